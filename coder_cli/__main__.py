@@ -1,0 +1,3 @@
+from coder_cli.cli.app import main
+
+main()

@@ -1,0 +1,103 @@
+"""The `coder` command: Typer app and the one place errors are rendered."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Optional
+
+import typer
+from typing import Annotated
+
+from coder_cli import __version__
+from coder_cli.cli import ask as ask_cmd
+from coder_cli.cli import config_cmd, doctor as doctor_cmd, models as models_cmd
+
+app = typer.Typer(
+    name="coder",
+    help="A local-first coding assistant: Qwen2.5-Coder on llama.cpp, in your terminal.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"coder {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = None,
+) -> None:
+    """A local-first coding assistant: Qwen2.5-Coder on llama.cpp, in your terminal.
+
+    Exit codes: 0 ok, 1 changes needed or findings, 2 usage, 3 config or model
+    problem, 4 generation failed, 5 git problem, 130 interrupted.
+    """
+
+
+app.command("ask")(ask_cmd.ask)
+app.command("doctor")(doctor_cmd.doctor)
+app.add_typer(models_cmd.app, name="models")
+app.add_typer(config_cmd.app, name="config")
+
+
+def _quiet_stdout() -> None:
+    """After a closed pipe (`| head -1`), send the rest to /dev/null so exit is quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def main(argv: list[str] | None = None) -> None:
+    import click
+
+    from coder_cli.environment import Environment
+    from coder_cli.errors import CoderError, ExitCode
+    from coder_cli.ui.console import Diagnostics
+    from coder_cli.ui.stream import OutputClosed
+
+    args = sys.argv[1:] if argv is None else argv
+    env = Environment()
+    debug = "--debug" in args or bool(env.environ.get("CODER_DEBUG"))
+    diag = Diagnostics(env)
+    try:
+        code = app(args=args, prog_name="coder", standalone_mode=False, obj=env)
+        code = code if isinstance(code, int) else 0
+    except CoderError as exc:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        diag.error(exc.message, exc.hint)
+        code = int(exc.exit_code)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        try:
+            sys.stdout.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            pass
+        env.stderr.write("\ninterrupted\n")
+        code = int(ExitCode.INTERRUPTED)
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.ClickException as exc:
+        exc.show(file=env.stderr)
+        code = exc.exit_code
+    except BrokenPipeError:
+        _quiet_stdout()
+        code = 0
+    except OutputClosed:
+        _quiet_stdout()
+        code = 0
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_stdout()
+    sys.exit(code)

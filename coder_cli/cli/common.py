@@ -1,0 +1,88 @@
+"""What every command shares: options, the runtime (environment, settings, store)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from typing import Annotated
+
+from coder_cli import config
+from coder_cli.environment import Environment
+from coder_cli.ui.console import Diagnostics
+
+
+def _complete_model(incomplete: str) -> list[str]:
+    from coder_cli import manifest
+
+    names = [n for m in manifest.load_all() for n in (m.id, *m.aliases)]
+    return [n for n in names if n.startswith(incomplete)]
+
+
+ModelOpt = Annotated[
+    Optional[str],
+    typer.Option("--model", "-m", help="Model id, alias (see `coder models list`) or path to a .gguf file.",
+                 autocompletion=_complete_model, show_default=False),
+]
+GpuLayersOpt = Annotated[
+    Optional[str], typer.Option("--gpu-layers", help="Layers to offload to the GPU: auto, -1 (all) or N.", show_default=False)
+]
+ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", "-t", help="CPU threads [default: physical cores].", show_default=False)]
+CtxOpt = Annotated[Optional[int], typer.Option("--ctx", help="Context window in tokens [default: 8192].", show_default=False)]
+FlashOpt = Annotated[
+    Optional[bool], typer.Option("--flash-attn/--no-flash-attn", help="Flash attention [default: on].", show_default=False)
+]
+KvOpt = Annotated[Optional[str], typer.Option("--kv-type", help="KV-cache type: f16, q8_0 or q4_0 [default: f16].", show_default=False)]
+
+
+def engine_flags(model, gpu_layers, threads, ctx, flash_attn, kv_type) -> dict[str, Any]:
+    return {"model": model, "gpu_layers": gpu_layers, "threads": threads, "ctx": ctx,
+            "flash_attn": flash_attn, "kv_type": kv_type}
+
+
+@dataclass
+class Runtime:
+    env: Environment
+    flags: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.home: Path = config.coder_home(self.env.environ)
+        self.settings = config.load(self.home, self.env.cwd, self.env.environ, self.flags)
+        self.diag = Diagnostics(self.env)
+        for warning in self.settings.warnings:
+            self.diag.warn(warning)
+        self._store = None
+
+    @property
+    def store(self):
+        if self._store is None:
+            from coder_cli.store import Store
+
+            self._store = Store(self.home)
+        return self._store
+
+    def progress(self):
+        from coder_cli.ui.progress import make_progress
+
+        return make_progress(self.env)
+
+    def load_engine(self):
+        """Load the configured model, with a spinner on a terminal."""
+        from coder_cli.engine import load_engine
+
+        if not self.env.stderr_isatty:
+            return load_engine(self.settings, self.store, self.progress(), self.diag.warn)
+        from coder_cli.store import looks_like_path
+
+        if not looks_like_path(self.settings.model) and not self.settings.model.startswith("scripted:"):
+            # Install from the mirror (with its own bar) before the spinner starts.
+            self.store.resolve(self.settings.model, progress=self.progress())
+        with self.diag.console.status(f"loading {self.settings.model}…", spinner="dots"):
+            return load_engine(self.settings, self.store, self.progress(), self.diag.warn)
+
+
+def runtime(typer_ctx: typer.Context, /, **flags: Any) -> Runtime:
+    env = typer_ctx.obj if isinstance(typer_ctx.obj, Environment) else Environment()
+    return Runtime(env, flags)

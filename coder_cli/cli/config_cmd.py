@@ -1,0 +1,31 @@
+"""`coder config show`."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from typing import Annotated
+
+from coder_cli.cli.common import runtime
+
+app = typer.Typer(help="Show the effective configuration.", no_args_is_help=True)
+
+
+@app.command()
+def show(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> int:
+    """Print every setting, its value and where it came from (flag, env, file, default)."""
+    from coder_cli import config
+
+    rt = runtime(ctx)
+    s = rt.settings
+    if as_json:
+        data = {k: {"value": s.values[k], "from": s.origins[k]} for k in config.KEYS}
+        rt.env.stdout.write(json.dumps(data, indent=2) + "\n")
+        return 0
+    width = max(map(len, config.KEYS))
+    vwidth = max(len(str(v)) for v in s.values.values())
+    for key, spec in config.KEYS.items():
+        rt.env.stdout.write(f"{key:<{width}}  {str(s.values[key]):<{vwidth}}  {s.origins[key]}\n")
+    rt.diag.note(f"files: {rt.home / config.USER_FILE} (user), {config.project_root(rt.env.cwd) / config.PROJECT_FILE} (project)")
+    return 0

@@ -1,0 +1,54 @@
+"""`coder doctor`."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from typing import Annotated
+
+from coder_cli.cli.common import CtxOpt, FlashOpt, GpuLayersOpt, KvOpt, ModelOpt, ThreadsOpt, engine_flags, runtime
+
+
+def doctor(
+    ctx: typer.Context,
+    bench: Annotated[bool, typer.Option("--bench/--no-bench", help="Measure prompt and generation speed on the model.")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    model: ModelOpt = None, gpu_layers: GpuLayersOpt = None, threads: ThreadsOpt = None,
+    ctx_size: CtxOpt = None, flash_attn: FlashOpt = None, kv_type: KvOpt = None,
+) -> int:
+    """Report the llama.cpp build, offload, threads, memory, store and models, and measure speed."""
+    from coder_cli.actions.doctor import run_doctor
+
+    rt = runtime(ctx, **engine_flags(model, gpu_layers, threads, ctx_size, flash_attn, kv_type))
+    report = run_doctor(rt.settings, rt.store, rt.load_engine if bench else None)
+    if as_json:
+        rt.env.stdout.write(json.dumps(report, indent=2) + "\n")
+        return 0
+    out = rt.env.stdout
+    r = report
+    lines = [
+        f"coder {r['coder']} · Python {r['python']} · {r['platform']}",
+        f"llama-cpp-python {r['llama_cpp_python']}",
+        f"  {r['llama_cpp_system_info']}",
+        f"backend      {r['backend']} (GPU offload {'supported' if r['gpu_offload_supported'] else 'not supported by this build'})",
+        f"gpu layers   {r['gpu_layers']['chosen']} — {r['gpu_layers']['why']}",
+        f"threads      {r['threads']['chosen']} (physical cores {r['threads']['physical_cores']}, logical {r['threads']['logical_cpus']})",
+        f"memory       {r['memory']['available_gb']} GB available of {r['memory']['total_gb']} GB",
+        f"store        {r['store']['path']} ({r['store']['free_gb']} GB free)",
+        "settings     " + ", ".join(f"{k}={v}" for k, v in r["settings"].items()),
+        "models       " + (", ".join(
+            f"{m['id']} ({ {True: 'verified', False: 'BAD sha256', None: 'not verified'}[m['verified']] })" for m in r["models"]
+        ) or "none installed (run `coder models pull`)"),
+    ]
+    if "measurement" in r:
+        m = r["measurement"]
+        e = m["engine"]
+        lines += [
+            f"measured     {e['model']}: load {m['load_s']} s · prompt {m['prompt_tokens_per_s']} tokens/s "
+            f"({m['prompt_tokens']} tokens) · generation {m['tokens_per_s']} tokens/s ({m['generated_tokens']} tokens)",
+            f"  engine: ctx {e['n_ctx']}, threads {e['threads']}, gpu layers {e['gpu_layers']} ({e['backend']}), "
+            f"flash attention {'on' if e['flash_attn'] else 'off'}, KV cache {e['kv_type']}",
+        ] + [f"  note: {n}" for n in e["notes"]]
+    out.write("\n".join(lines) + "\n")
+    return 0

@@ -1,0 +1,221 @@
+"""Layered configuration: flags > CODER_* environment > project .coder.toml >
+user config.toml in $CODER_HOME > defaults.
+
+Every effective value remembers where it came from (`coder config show`).
+Unknown keys in a file are errors with a suggestion.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from coder_cli.errors import ConfigError
+from coder_cli.tomlcompat import tomllib
+
+PROJECT_FILE = ".coder.toml"
+USER_FILE = "config.toml"
+# CODER_* variables that are not config keys.
+RESERVED_ENV = {"CODER_HOME", "CODER_SERVER", "CODER_DEBUG"}
+
+
+def _gpu_layers(value: Any) -> str | int:
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
+    n = _int(value)
+    if n < -1:
+        raise ValueError("must be 'auto', -1 (all) or a number of layers >= 0")
+    return n
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError("expected a whole number")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    raise ValueError("expected a whole number")
+
+
+def _positive_int(value: Any) -> int:
+    n = _int(value)
+    if n <= 0:
+        raise ValueError("must be greater than 0")
+    return n
+
+
+def _threads(value: Any) -> int:
+    n = _int(value)
+    if n < 0:
+        raise ValueError("must be 0 (physical cores) or more")
+    return n
+
+
+def _float01(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError("expected a number")
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        raise ValueError("expected a number") from None
+    if not 0.0 <= f <= 2.0:
+        raise ValueError("must be between 0 and 2")
+    return f
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in {"1", "true", "yes", "on"}:
+        return True
+    if isinstance(value, str) and value.strip().lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError("expected true or false")
+
+
+def _str(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("expected a non-empty string")
+    return value.strip()
+
+
+def _choice(*options: str) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        s = _str(value).lower()
+        if s not in options:
+            raise ValueError(f"must be one of {', '.join(options)}")
+        return s
+
+    return parse
+
+
+@dataclass(frozen=True)
+class Key:
+    name: str
+    default: Any
+    parse: Callable[[Any], Any]
+    help: str
+
+
+KEYS: dict[str, Key] = {
+    k.name: k
+    for k in [
+        Key("model", "default", _str, "model id, alias or path to a .gguf file"),
+        Key("gpu_layers", "auto", _gpu_layers, "layers to offload: auto, -1 (all) or N"),
+        Key("threads", 0, _threads, "CPU threads; 0 = physical cores"),
+        Key("ctx", 8192, _positive_int, "context window in tokens (capped at the model's trained length)"),
+        Key("batch", 512, _positive_int, "prompt-processing batch size"),
+        Key("flash_attn", True, _bool, "use flash attention where llama.cpp supports it"),
+        Key("kv_type", "f16", _choice("f16", "q8_0", "q4_0"), "KV-cache type"),
+        Key("temperature", 0.0, _float01, "sampling temperature; 0 = greedy"),
+        Key("max_tokens", 1024, _positive_int, "longest reply in tokens"),
+        Key("seed", 0, _int, "sampling seed"),
+    ]
+}
+
+
+@dataclass
+class Settings:
+    values: dict[str, Any] = field(default_factory=dict)
+    origins: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.__dict__["values"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def _suggest(key: str) -> str:
+    close = difflib.get_close_matches(key, list(KEYS), n=1)
+    return f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(KEYS)}"
+
+
+def _line_of(text: str, key: str) -> int | None:
+    for i, line in enumerate(text.splitlines(), 1):
+        if line.strip().startswith(key) and "=" in line:
+            return i
+    return None
+
+
+def read_file(path: Path) -> dict[str, Any]:
+    """Parse one config file; errors name the file and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}", "fix the file or remove it") from None
+    for key, value in data.items():
+        where = f"{path}:{_line_of(text, key) or 1}"
+        if key not in KEYS:
+            raise ConfigError(f"{where}: unknown config key {key!r}", _suggest(key))
+        if isinstance(value, dict):
+            raise ConfigError(f"{where}: {key!r} must be a value, not a table")
+    return data
+
+
+def project_root(cwd: Path) -> Path:
+    """The git work tree containing cwd, or cwd itself outside a repository."""
+    cwd = cwd.resolve()
+    for folder in (cwd, *cwd.parents):
+        if (folder / ".git").exists():
+            return folder
+    return cwd
+
+
+def load(
+    home: Path,
+    cwd: Path,
+    environ: Mapping[str, str],
+    flags: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Resolve every key through the layers; raise ConfigError on bad input."""
+    settings = Settings()
+    layers: list[tuple[str, dict[str, Any]]] = []
+    user = home / USER_FILE
+    layers.append((str(user), read_file(user)))
+    project = project_root(cwd) / PROJECT_FILE
+    layers.append((str(project), read_file(project)))
+    env_layer: dict[str, Any] = {}
+    for name, value in environ.items():
+        if not name.startswith("CODER_") or name in RESERVED_ENV:
+            continue
+        key = name[len("CODER_") :].lower()
+        if key in KEYS:
+            env_layer[key] = value
+        else:
+            settings.warnings.append(f"ignoring unknown environment variable {name} ({_suggest(key)})")
+    layers.append(("env", env_layer))
+    layers.append(("flag", {k: v for k, v in (flags or {}).items() if v is not None}))
+
+    for key, spec in KEYS.items():
+        settings.values[key] = spec.default
+        settings.origins[key] = "default"
+        for origin, layer in layers:
+            if key not in layer:
+                continue
+            try:
+                settings.values[key] = spec.parse(layer[key])
+            except ValueError as exc:
+                label = f"CODER_{key.upper()}" if origin == "env" else f"--{key.replace('_', '-')}" if origin == "flag" else f"{origin}: {key}"
+                raise ConfigError(f"invalid value {layer[key]!r} for {label}: {exc}") from None
+            settings.origins[key] = f"CODER_{key.upper()}" if origin == "env" else origin
+    return settings
+
+
+def coder_home(environ: Mapping[str, str]) -> Path:
+    """$CODER_HOME, or the platform's user cache folder."""
+    if environ.get("CODER_HOME"):
+        return Path(environ["CODER_HOME"]).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("coder", appauthor=False))

@@ -1,0 +1,152 @@
+"""The Engine protocol shared by the in-process, remote and scripted engines."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Iterator, Protocol, Sequence, runtime_checkable
+
+
+@dataclass(frozen=True)
+class GenParams:
+    max_tokens: int = 1024
+    temperature: float = 0.0
+    top_p: float = 0.8
+    top_k: int = 20
+    repeat_penalty: float = 1.0
+    seed: int = 0
+    stop: tuple[str, ...] = ()  # extra stop strings (stop tokens come from the manifest)
+
+
+@dataclass
+class GenStats:
+    prompt_tokens: int = 0
+    cached_tokens: int = 0  # prompt tokens reused from the engine's cache
+    completion_tokens: int = 0
+    prompt_s: float = 0.0  # start of the call to the first token
+    generate_s: float = 0.0  # first token to the last
+    finish_reason: str = "stop"  # "stop", "length", "interrupted"
+
+    @property
+    def prompt_tokens_per_s(self) -> float:
+        evaluated = self.prompt_tokens - self.cached_tokens
+        return evaluated / self.prompt_s if self.prompt_s > 0 else 0.0
+
+    @property
+    def tokens_per_s(self) -> float:
+        # The first token is produced by the prompt pass; the rest by generation.
+        n = self.completion_tokens - 1
+        return n / self.generate_s if n > 0 and self.generate_s > 0 else 0.0
+
+    def as_dict(self) -> dict:
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "cached_tokens": self.cached_tokens,
+            "completion_tokens": self.completion_tokens,
+            "prompt_s": round(self.prompt_s, 4),
+            "generate_s": round(self.generate_s, 4),
+            "prompt_tokens_per_s": round(self.prompt_tokens_per_s, 2),
+            "tokens_per_s": round(self.tokens_per_s, 2),
+            "finish_reason": self.finish_reason,
+        }
+
+
+class Generation:
+    """An iterable of text pieces; ``stats`` is complete once iteration ends."""
+
+    def __init__(self, pieces: Iterator[str], stats: GenStats) -> None:
+        self._pieces = pieces
+        self.stats = stats
+
+    def __iter__(self) -> Iterator[str]:
+        return self._pieces
+
+    def close(self) -> None:
+        close = getattr(self._pieces, "close", None)
+        if close is not None:
+            close()
+
+    def text(self) -> str:
+        return "".join(self)
+
+
+@dataclass
+class EngineInfo:
+    """What was chosen when the engine loaded, for `coder doctor` and --json."""
+
+    model: str
+    path: str
+    n_ctx: int
+    n_ctx_train: int
+    threads: int
+    gpu_layers: int
+    backend: str
+    flash_attn: bool
+    kv_type: str
+    load_s: float
+    notes: list[str] = field(default_factory=list)
+
+
+Message = dict  # {"role": "system" | "user" | "assistant", "content": str}
+
+
+@runtime_checkable
+class Engine(Protocol):
+    info: EngineInfo
+
+    @property
+    def n_ctx(self) -> int: ...
+
+    def tokenize(self, text: str, special: bool = False) -> list[int]: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def chat_prompt(self, messages: Sequence[Message]) -> list[int]:
+        """The exact tokens a chat call would evaluate (for budgets and context checks)."""
+        ...
+
+    def special_token_id(self, text: str) -> int:
+        """The id of a special token in the vocabulary (e.g. ``<|fim_prefix|>``)."""
+        ...
+
+    def chat(self, messages: Sequence[Message], params: GenParams) -> Generation: ...
+
+    def complete(self, tokens: Sequence[int], params: GenParams, stop_tokens: Sequence[str] = ()) -> Generation: ...
+
+    def close(self) -> None: ...
+
+
+class StopMatcher:
+    """Holds back text that might be the start of a stop string."""
+
+    def __init__(self, stops: Sequence[str]) -> None:
+        self.stops = [s for s in stops if s]
+        self.longest = max((len(s) for s in self.stops), default=0)
+        self.pending = ""
+
+    def feed(self, piece: str) -> tuple[str, bool]:
+        """Returns (text safe to emit, stopped)."""
+        if not self.stops:
+            return piece, False
+        self.pending += piece
+        cut = min((i for i in (self.pending.find(s) for s in self.stops) if i >= 0), default=-1)
+        if cut >= 0:
+            out, self.pending = self.pending[:cut], ""
+            return out, True
+        keep = 0
+        for n in range(min(self.longest - 1, len(self.pending)), 0, -1):
+            tail = self.pending[-n:]
+            if any(s.startswith(tail) for s in self.stops):
+                keep = n
+                break
+        out = self.pending[: len(self.pending) - keep]
+        self.pending = self.pending[len(self.pending) - keep :]
+        return out, False
+
+    def flush(self) -> str:
+        out, self.pending = self.pending, ""
+        return out
+
+
+def now() -> float:
+    return time.perf_counter()

@@ -1,0 +1,289 @@
+"""LlamaEngine: llama.cpp in-process through llama-cpp-python.
+
+This is the only module that imports ``llama_cpp``. It works around the
+binding's pitfalls (DESIGN.md): n_ctx and verbose are always passed, chat
+prompts are rendered with the GGUF's own template (fail loudly without one),
+FIM prompts are token sequences built from special-token ids, and prompts go
+through ``Llama.generate`` so the longest common token prefix with the
+previous call is reused.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+from typing import Iterator, Sequence
+
+from coder_cli.engine.base import EngineInfo, GenParams, GenStats, Generation, Message, StopMatcher, now
+from coder_cli.errors import ContextOverflow, ModelError
+
+_KV_TYPES = {"f16": 1, "q8_0": 8, "q4_0": 2}
+
+
+def physical_cores() -> int:
+    try:
+        import psutil
+
+        n = psutil.cpu_count(logical=False)
+    except ImportError:  # pragma: no cover - declared dependency
+        n = None
+    return n or os.cpu_count() or 1
+
+
+def system_info() -> str:
+    import llama_cpp
+
+    raw = llama_cpp.llama_print_system_info()
+    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+
+
+def gpu_backend() -> tuple[bool, str]:
+    """(offload supported, backend name) of the installed llama.cpp build."""
+    import llama_cpp
+
+    supported = bool(llama_cpp.llama_supports_gpu_offload())
+    info = system_info()
+    for name in ("CUDA", "Metal", "Vulkan", "ROCm", "HIP", "SYCL", "OpenCL"):
+        if name.lower() in info.lower():
+            return supported, name
+    return supported, "CPU"
+
+
+class LlamaEngine:
+    def __init__(
+        self,
+        path: str,
+        name: str,
+        *,
+        n_ctx: int = 8192,
+        n_ctx_train: int | None = None,
+        threads: int = 0,
+        gpu_layers: str | int = "auto",
+        batch: int = 512,
+        flash_attn: bool = True,
+        kv_type: str = "f16",
+        seed: int = 0,
+        chat_stops: Sequence[str] = (),
+        warn=None,
+    ) -> None:
+        import llama_cpp
+
+        self._warn = warn or (lambda msg: None)
+        self._llama_cpp = llama_cpp
+        threads = threads or physical_cores()
+        supported, backend = gpu_backend()
+        notes: list[str] = []
+        if gpu_layers == "auto":
+            layers = -1 if supported else 0
+            notes.append(
+                f"gpu_layers auto: {'all layers on ' + backend if supported else 'CPU only (this llama.cpp build has no GPU offload)'}"
+            )
+        else:
+            layers = int(gpu_layers)
+            if layers != 0 and not supported:
+                notes.append(f"gpu_layers {layers} asked for, but this llama.cpp build has no GPU offload: CPU only")
+        ctx = n_ctx
+        if n_ctx_train and ctx > n_ctx_train:
+            notes.append(f"ctx {ctx} capped at the model's trained length {n_ctx_train}")
+            ctx = n_ctx_train
+        kwargs = dict(
+            model_path=path,
+            n_ctx=ctx,
+            n_batch=min(batch, ctx),
+            n_ubatch=min(batch, ctx),
+            n_threads=threads,
+            n_threads_batch=threads,
+            flash_attn=flash_attn,
+            type_k=_KV_TYPES[kv_type],
+            type_v=_KV_TYPES[kv_type],
+            seed=seed,
+            verbose=False,
+            use_mmap=True,
+        )
+        t0 = now()
+        try:
+            self._llm = llama_cpp.Llama(n_gpu_layers=layers, **kwargs)
+        except (ValueError, RuntimeError) as exc:
+            if layers == 0:
+                raise ModelError(f"llama.cpp could not load {path}: {exc}", "run `coder doctor`") from None
+            self._warn(f"loading on the GPU failed ({exc}); retrying on the CPU")
+            notes.append(f"GPU load failed ({exc}); fell back to the CPU")
+            layers = 0
+            try:
+                self._llm = llama_cpp.Llama(n_gpu_layers=0, **kwargs)
+            except (ValueError, RuntimeError) as exc2:
+                raise ModelError(f"llama.cpp could not load {path}: {exc2}", "run `coder doctor`") from None
+        load_s = now() - t0
+        self._vocab = llama_cpp.llama_model_get_vocab(self._llm.model)
+        self.info = EngineInfo(
+            model=name,
+            path=str(path),
+            n_ctx=self._llm.n_ctx(),
+            n_ctx_train=self._llama_cpp.llama_model_n_ctx_train(self._llm.model),
+            threads=threads,
+            gpu_layers=layers,
+            backend=backend if layers != 0 and supported else "CPU",
+            flash_attn=flash_attn,
+            kv_type=kv_type,
+            load_s=load_s,
+            notes=notes,
+        )
+        self._template = None
+        self._chat_stop_ids = {self.special_token_id(s) for s in chat_stops if self._has_special(s)}
+
+    # -- tokens --------------------------------------------------------------------------
+    @property
+    def n_ctx(self) -> int:
+        return self.info.n_ctx
+
+    def tokenize(self, text: str, special: bool = False) -> list[int]:
+        return self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=special)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenize(text)) if text else 0
+
+    def detokenize(self, tokens: Sequence[int]) -> str:
+        return self._llm.detokenize(list(tokens)).decode("utf-8", "replace")
+
+    def _has_special(self, text: str) -> bool:
+        ids = self.tokenize(text, special=True)
+        return len(ids) == 1 and self.tokenize(text, special=False) != ids
+
+    def special_token_id(self, text: str) -> int:
+        ids = self.tokenize(text, special=True)
+        if len(ids) != 1 or self.tokenize(text, special=False) == ids:
+            raise ModelError(
+                f"{self.info.model} has no special token {text!r} in its vocabulary",
+                "use a Qwen2.5-Coder model (see `coder models list`)",
+            )
+        return ids[0]
+
+    def _token_text(self, token: int) -> str:
+        if token < 0:
+            return ""
+        return self._llm.detokenize([token], special=True).decode("utf-8", "replace")
+
+    # -- chat ----------------------------------------------------------------------------
+    def _chat_template(self):
+        if self._template is None:
+            source = self._llm.metadata.get("tokenizer.chat_template")
+            if not source:
+                raise ModelError(
+                    f"{self.info.model} has no chat template in its GGUF metadata",
+                    "use a model file that carries `tokenizer.chat_template` (every Qwen2.5-Coder GGUF does)",
+                )
+            from jinja2 import TemplateError
+            from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+            def raise_exception(message: str):
+                raise TemplateError(message)
+
+            env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+            env.globals["raise_exception"] = raise_exception
+            self._template = env.from_string(source)
+        return self._template
+
+    def chat_prompt(self, messages: Sequence[Message]) -> list[int]:
+        text = self._chat_template().render(
+            messages=list(messages),
+            add_generation_prompt=True,
+            bos_token=self._token_text(self._llm.token_bos()),
+            eos_token=self._token_text(self._llm.token_eos()),
+        )
+        return self.tokenize(text, special=True)
+
+    def chat(self, messages: Sequence[Message], params: GenParams) -> Generation:
+        tokens = self.chat_prompt(messages)
+        return self._generation(tokens, params, self._chat_stop_ids)
+
+    def complete(self, tokens: Sequence[int], params: GenParams, stop_tokens: Sequence[str] = ()) -> Generation:
+        stop_ids = {self.special_token_id(s) for s in stop_tokens if self._has_special(s)}
+        return self._generation(list(tokens), params, stop_ids)
+
+    def check_fits(self, n_prompt: int, reserve: int) -> None:
+        """Raise ContextOverflow when the prompt leaves less than RESERVE tokens to reply."""
+        if n_prompt + reserve > self.n_ctx:
+            over = n_prompt + reserve - self.n_ctx
+            raise ContextOverflow(
+                f"the prompt is {n_prompt:,} tokens and the reply needs {reserve:,}, "
+                f"but the context holds {self.n_ctx:,}: {over:,} tokens over",
+                "send less input, or raise --ctx (up to the model's trained length "
+                f"{self.info.n_ctx_train:,})",
+            )
+
+    def _generation(self, tokens: list[int], params: GenParams, stop_ids: set[int]) -> Generation:
+        if not tokens:
+            raise ContextOverflow("the prompt is empty")
+        self.check_fits(len(tokens), 1)
+        stats = GenStats(prompt_tokens=len(tokens))
+        return Generation(self._run(tokens, params, stop_ids, stats), stats)
+
+    def _cached_prefix(self, tokens: list[int]) -> int:
+        llm = self._llm
+        n = 0
+        for a, b in zip(llm.input_ids[: llm.n_tokens], tokens):
+            if a != b:
+                break
+            n += 1
+        return min(n, len(tokens) - 1)
+
+    def _run(self, tokens: list[int], params: GenParams, stop_ids: set[int], stats: GenStats) -> Iterator[str]:
+        llm = self._llm
+        is_eog = self._llama_cpp.llama_vocab_is_eog
+        vocab = self._vocab
+        n_ctx = self.n_ctx
+        stats.cached_tokens = self._cached_prefix(tokens)
+        if params.temperature > 0:
+            llm.set_seed(params.seed)
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        matcher = StopMatcher(params.stop)
+        t0 = now()
+        first = last = None
+        stats.finish_reason = "length"
+        gen = llm.generate(
+            tokens,
+            top_k=params.top_k if params.temperature > 0 else 1,
+            top_p=params.top_p,
+            min_p=0.0,
+            temp=params.temperature,
+            repeat_penalty=params.repeat_penalty,
+            reset=True,
+        )
+        try:
+            for token in gen:
+                t = now()
+                if first is None:
+                    first = t
+                    stats.prompt_s = t - t0
+                if token in stop_ids or is_eog(vocab, token):
+                    stats.finish_reason = "stop"
+                    break
+                stats.completion_tokens += 1
+                last = t
+                out, stopped = matcher.feed(decoder.decode(llm.detokenize([token])))
+                if out:
+                    yield out
+                if stopped:
+                    stats.finish_reason = "stop"
+                    break
+                if stats.completion_tokens >= params.max_tokens or llm.n_tokens + 1 >= n_ctx:
+                    break
+            tail = decoder.decode(b"", final=True) + matcher.flush()
+            if tail:
+                yield tail
+        except GeneratorExit:
+            stats.finish_reason = "interrupted"
+            raise
+        except KeyboardInterrupt:
+            stats.finish_reason = "interrupted"
+            raise
+        finally:
+            gen.close()
+            if first is not None and last is not None:
+                stats.generate_s = last - first
+
+    def close(self) -> None:
+        llm = getattr(self, "_llm", None)
+        if llm is not None:
+            llm.close()
+            self._llm = None

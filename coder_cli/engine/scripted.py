@@ -1,0 +1,99 @@
+"""A scripted engine for deterministic logic tests (never instead of a real test).
+
+Chosen through the same registry as the real engines, with the model name
+``scripted:FILE``, where FILE is JSON: ``{"replies": ["...", ...], "n_ctx": 4096}``.
+Each chat or complete call takes the next reply (the last one repeats). Calls
+are recorded in FILE + ".calls.jsonl" so a CLI test can check what was asked.
+Tokens are whitespace-separated words, so counts are predictable.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from coder_cli.engine.base import EngineInfo, GenParams, GenStats, Generation, Message, now
+from coder_cli.errors import ContextOverflow, ModelError
+
+_WORD = re.compile(r"\s*\S+|\s+")
+
+
+class ScriptedEngine:
+    def __init__(self, replies: Sequence[str], n_ctx: int = 4096, record: Path | None = None) -> None:
+        self.replies = list(replies) or [""]
+        self.calls: list[dict] = []
+        self._record = record
+        self._next = 0
+        self._vocab: dict[str, int] = {}
+        self.info = EngineInfo(
+            model="scripted", path="", n_ctx=n_ctx, n_ctx_train=n_ctx, threads=1,
+            gpu_layers=0, backend="scripted", flash_attn=False, kv_type="f16", load_s=0.0,
+        )
+
+    @classmethod
+    def from_file(cls, path: Path) -> "ScriptedEngine":
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"cannot read scripted engine file {path}: {exc}") from None
+        return cls(data.get("replies", []), int(data.get("n_ctx", 4096)), path.with_name(path.name + ".calls.jsonl"))
+
+    @property
+    def n_ctx(self) -> int:
+        return self.info.n_ctx
+
+    def tokenize(self, text: str, special: bool = False) -> list[int]:
+        return [self._vocab.setdefault(w, len(self._vocab) + 100) for w in _WORD.findall(text)]
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenize(text))
+
+    def chat_prompt(self, messages: Sequence[Message]) -> list[int]:
+        text = "".join(f"<{m['role']}> {m['content']} " for m in messages)
+        return self.tokenize(text)
+
+    def special_token_id(self, text: str) -> int:
+        return {"<|fim_prefix|>": 1, "<|fim_suffix|>": 2, "<|fim_middle|>": 3, "<|repo_name|>": 4, "<|file_sep|>": 5}.get(text, 9)
+
+    def check_fits(self, n_prompt: int, reserve: int) -> None:
+        if n_prompt + reserve > self.n_ctx:
+            raise ContextOverflow(
+                f"the prompt is {n_prompt:,} tokens and the reply needs {reserve:,}, "
+                f"but the context holds {self.n_ctx:,}: {n_prompt + reserve - self.n_ctx:,} tokens over"
+            )
+
+    def chat(self, messages: Sequence[Message], params: GenParams) -> Generation:
+        return self._reply({"kind": "chat", "messages": list(messages)}, len(self.chat_prompt(messages)), params)
+
+    def complete(self, tokens: Sequence[int], params: GenParams, stop_tokens: Sequence[str] = ()) -> Generation:
+        return self._reply({"kind": "complete", "tokens": list(tokens)}, len(tokens), params)
+
+    def _reply(self, call: dict, n_prompt: int, params: GenParams) -> Generation:
+        self.check_fits(n_prompt, 1)
+        call["params"] = {"max_tokens": params.max_tokens, "temperature": params.temperature}
+        self.calls.append(call)
+        if self._record is not None:
+            with self._record.open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps(call) + "\n")
+        reply = self.replies[min(self._next, len(self.replies) - 1)]
+        self._next += 1
+        stats = GenStats(prompt_tokens=n_prompt)
+        return Generation(self._stream(reply, params, stats), stats)
+
+    def _stream(self, reply: str, params: GenParams, stats: GenStats) -> Iterator[str]:
+        t0 = now()
+        stats.finish_reason = "stop"
+        for i, piece in enumerate(_WORD.findall(reply)):
+            if i >= params.max_tokens:
+                stats.finish_reason = "length"
+                break
+            if i == 0:
+                stats.prompt_s = now() - t0
+            stats.completion_tokens += 1
+            yield piece
+        stats.generate_s = now() - t0 - stats.prompt_s
+
+    def close(self) -> None:
+        pass

@@ -52,3 +52,8 @@ class GenerationError(CoderError):
 
 class GitError(CoderError):
     exit_code = ExitCode.GIT
+
+
+class Interrupted(BaseException):
+    """Ctrl-C. A BaseException, like KeyboardInterrupt, so no ``except Exception`` swallows it,
+    but a distinct type, so the CLI framework does not turn it into a silent exit."""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 from typing import Optional
 
 import typer
@@ -56,18 +58,48 @@ def _quiet_stdout() -> None:
         pass
 
 
-def main(argv: list[str] | None = None) -> None:
-    import click
+def _raise_interrupted(signum, frame) -> None:
+    from coder_cli.errors import Interrupted
 
+    raise Interrupted
+
+
+def _install_sigint():
+    """Ctrl-C raises Interrupted (exit 130 with a note), when we own the main thread's handler."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        return None
+    return signal.signal(signal.SIGINT, _raise_interrupted)
+
+
+def _interrupted(env) -> int:
+    from coder_cli.errors import ExitCode
+
+    try:
+        env.stdout.flush()
+    except (BrokenPipeError, OSError, ValueError):
+        pass
+    env.stderr.write("interrupted\n")
+    env.stderr.flush()
+    return int(ExitCode.INTERRUPTED)
+
+
+def main(argv: list[str] | None = None) -> None:
+    sys.exit(run(sys.argv[1:] if argv is None else argv))
+
+
+def run(args: list[str], env=None) -> int:
+    """Run one command; render any CoderError here; return the exit code."""
     from coder_cli.environment import Environment
-    from coder_cli.errors import CoderError, ExitCode
+    from coder_cli.errors import CoderError, ExitCode, Interrupted
     from coder_cli.ui.console import Diagnostics
     from coder_cli.ui.stream import OutputClosed
 
-    args = sys.argv[1:] if argv is None else argv
-    env = Environment()
+    env = env or Environment()
     debug = "--debug" in args or bool(env.environ.get("CODER_DEBUG"))
     diag = Diagnostics(env)
+    previous = _install_sigint()
     try:
         code = app(args=args, prog_name="coder", standalone_mode=False, obj=env)
         code = code if isinstance(code, int) else 0
@@ -78,17 +110,17 @@ def main(argv: list[str] | None = None) -> None:
             traceback.print_exc()
         diag.error(exc.message, exc.hint)
         code = int(exc.exit_code)
-    except (KeyboardInterrupt, click.exceptions.Abort):
-        try:
-            sys.stdout.flush()
-        except (BrokenPipeError, OSError, ValueError):
-            pass
-        env.stderr.write("\ninterrupted\n")
-        code = int(ExitCode.INTERRUPTED)
-    except click.exceptions.Exit as exc:
-        code = exc.exit_code
-    except click.ClickException as exc:
-        exc.show(file=env.stderr)
+    except (Interrupted, KeyboardInterrupt, typer.Abort):
+        code = _interrupted(env)
+    except typer.Exit as exc:
+        # Typer turns Ctrl-C inside a command into Exit(130).
+        code = _interrupted(env) if isinstance(exc.__cause__, KeyboardInterrupt) else exc.exit_code
+    except typer.TyperException as exc:  # usage errors: unknown option, bad value, ...
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show(file=env.stderr)
+        else:
+            diag.error(exc.format_message())
         code = exc.exit_code
     except BrokenPipeError:
         _quiet_stdout()
@@ -96,8 +128,18 @@ def main(argv: list[str] | None = None) -> None:
     except OutputClosed:
         _quiet_stdout()
         code = 0
+    except Exception as exc:  # noqa: BLE001 - the one last-resort handler: a bug, not a user error
+        if debug:
+            raise
+        diag.error(f"internal error: {type(exc).__name__}: {exc}", "run again with --debug for the traceback, and report it")
+        code = int(ExitCode.GENERATION)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
     try:
-        sys.stdout.flush()
+        env.stdout.flush()
     except BrokenPipeError:
         _quiet_stdout()
-    sys.exit(code)
+    except ValueError:  # a closed test stream
+        pass
+    return code

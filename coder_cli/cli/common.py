@@ -60,7 +60,7 @@ class Runtime:
         if self._store is None:
             from coder_cli.store import Store
 
-            self._store = Store(self.home)
+            self._store = Store(self.home, environ=self.env.environ)
         return self._store
 
     def progress(self):

@@ -56,7 +56,7 @@ class CodeExtractor:
         if self._line:
             line, self._line = self._line, ""
             if self._fence is not None:
-                rest = self._take(line).rstrip("\n") + "\n"
+                rest = self._take(line)
             elif self._blocks:
                 self._take(line)
         if self._blocks == 0:

@@ -16,6 +16,7 @@ def make_console(env: Environment, stderr: bool = False):
         no_color=env.no_color or not tty,
         highlight=False,
         soft_wrap=not tty,
+        width=None if tty else 200,
         emoji=False,
     )
 

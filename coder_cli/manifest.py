@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -183,7 +183,7 @@ def manifests_dir() -> Path:
     raise ModelError("no model manifests found", "reinstall coder: the package is incomplete")
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_all(directory: Path | None = None) -> tuple[Manifest, ...]:
     """All manifests, sorted by id; ids and aliases must be unique."""
     directory = directory or manifests_dir()

@@ -16,11 +16,13 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Protocol
+from typing import Protocol
 
-from coder_cli import gguf, manifest as manifests
+from coder_cli import gguf
+from coder_cli import manifest as manifests
 from coder_cli.errors import ModelError
 from coder_cli.manifest import Manifest
 
@@ -321,9 +323,7 @@ class Store:
         staging = self.dir / ".download"
         no_network = (OSError, hf_errors.LocalEntryNotFoundError, hf_errors.HfHubHTTPError)
         try:
-            got = huggingface_hub.hf_hub_download(
-                repo_id=m.hf_repo, filename=m.file, revision=m.hf_revision, local_dir=staging
-            )
+            got = huggingface_hub.hf_hub_download(repo_id=m.hf_repo, filename=m.file, revision=m.hf_revision, local_dir=staging)
         except no_network as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelError(

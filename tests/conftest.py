@@ -42,7 +42,10 @@ def run_inprocess(args: list[str], home: Path, cwd: Path, stdin: str | None = No
     out, err = io.StringIO(), io.StringIO()
     env = Environment(
         stdin=io.StringIO(stdin) if stdin is not None else _NoStdin(),
-        stdout=out, stderr=err, environ=clean_environ(home, **extra), cwd=cwd,
+        stdout=out,
+        stderr=err,
+        environ=clean_environ(home, **extra),
+        cwd=cwd,
     )
     code = run(args, env)
     return Result(code, out.getvalue(), err.getvalue())
@@ -55,13 +58,18 @@ class _NoStdin(io.StringIO):
         return True
 
 
-def run_cli(args: list[str], home: Path, cwd: Path | None = None, stdin: str | None = None,
-            timeout: float = 300, **extra: str) -> Result:
+def run_cli(
+    args: list[str], home: Path, cwd: Path | None = None, stdin: str | None = None, timeout: float = 300, **extra: str
+) -> Result:
     """Run `coder` as a real subprocess with pipes (the way a shell pipe sees it)."""
     proc = subprocess.run(
         [sys.executable, "-m", "coder_cli", *args],
-        input=stdin, capture_output=True, text=True, timeout=timeout,
-        env=clean_environ(home, **extra), cwd=cwd or home,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=clean_environ(home, **extra),
+        cwd=cwd or home,
         stdin=None if stdin is not None else subprocess.DEVNULL,
     )
     return Result(proc.returncode, proc.stdout, proc.stderr)

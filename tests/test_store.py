@@ -67,8 +67,10 @@ def test_corrupted_part_is_refused_and_leaves_no_file(home, tmp_path):
 
 def test_killed_assembly_leaves_no_file_under_the_final_name(home):
     proc = subprocess.Popen(
-        [sys.executable, "-m", "coder_cli", "models", "pull"], env=clean_environ(home),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [sys.executable, "-m", "coder_cli", "models", "pull"],
+        env=clean_environ(home),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     models = home / "models"
     deadline = time.monotonic() + 30
@@ -88,8 +90,13 @@ def test_killed_assembly_leaves_no_file_under_the_final_name(home):
 
 def test_two_pulls_at_once_end_with_one_good_file(home):
     procs = [
-        subprocess.Popen([sys.executable, "-m", "coder_cli", "models", "pull"], env=clean_environ(home),
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-m", "coder_cli", "models", "pull"],
+            env=clean_environ(home),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(2)
     ]
     outs = [p.communicate(timeout=120) for p in procs]

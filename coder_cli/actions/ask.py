@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from coder_cli.core.extract import CodeExtractor
 from coder_cli.core.prompts import Part, ask_messages, ask_parts

@@ -6,7 +6,7 @@ import os
 import platform
 import shutil
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 from coder_cli import __version__
 from coder_cli.engine import Engine, GenParams
@@ -54,10 +54,14 @@ def system_report(settings, store) -> dict:
             "setting": gl,
             "chosen": (-1 if supported else 0) if gl == "auto" else gl,
             "why": ("auto: every layer on " + backend if supported else "auto: this llama.cpp build has no GPU offload, CPU only")
-            if gl == "auto" else f"set to {gl} ({settings.origins['gpu_layers']})",
+            if gl == "auto"
+            else f"set to {gl} ({settings.origins['gpu_layers']})",
         },
-        "threads": {"physical_cores": physical_cores(), "logical_cpus": os.cpu_count(),
-                    "chosen": settings.threads or physical_cores()},
+        "threads": {
+            "physical_cores": physical_cores(),
+            "logical_cpus": os.cpu_count(),
+            "chosen": settings.threads or physical_cores(),
+        },
         "memory": {"total_gb": round(mem.total / 1e9, 1), "available_gb": round(mem.available / 1e9, 1)},
         "store": {"path": str(store.dir), "free_gb": round(disk.free / 1e9, 1)},
         "settings": {k: settings.values[k] for k in ("model", "ctx", "batch", "flash_attn", "kv_type")},
@@ -85,9 +89,14 @@ def measure(engine: Engine, n_prompt: int = 256, n_gen: int = 64) -> dict:
         "tokens_per_s": round(st.tokens_per_s, 1),
         "load_s": round(engine.info.load_s, 2),
         "engine": {
-            "model": engine.info.model, "n_ctx": engine.info.n_ctx, "threads": engine.info.threads,
-            "gpu_layers": engine.info.gpu_layers, "backend": engine.info.backend,
-            "flash_attn": engine.info.flash_attn, "kv_type": engine.info.kv_type, "notes": engine.info.notes,
+            "model": engine.info.model,
+            "n_ctx": engine.info.n_ctx,
+            "threads": engine.info.threads,
+            "gpu_layers": engine.info.gpu_layers,
+            "backend": engine.info.backend,
+            "flash_attn": engine.info.flash_attn,
+            "kv_type": engine.info.kv_type,
+            "notes": engine.info.notes,
         },
     }
 

@@ -6,14 +6,15 @@ import os
 import signal
 import sys
 import threading
-from typing import Optional
+from typing import Annotated
 
 import typer
-from typing import Annotated
 
 from coder_cli import __version__
 from coder_cli.cli import ask as ask_cmd
-from coder_cli.cli import config_cmd, doctor as doctor_cmd, models as models_cmd
+from coder_cli.cli import config_cmd
+from coder_cli.cli import doctor as doctor_cmd
+from coder_cli.cli import models as models_cmd
 
 app = typer.Typer(
     name="coder",
@@ -34,7 +35,9 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
-    version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = None,
+    version: Annotated[
+        bool | None, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = None,
 ) -> None:
     """A local-first coding assistant: Qwen2.5-Coder on llama.cpp, in your terminal.
 

@@ -4,27 +4,38 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import List, Optional
+from typing import Annotated
 
 import typer
-from typing import Annotated
 
 from coder_cli.cli.common import CtxOpt, FlashOpt, GpuLayersOpt, KvOpt, ModelOpt, ThreadsOpt, engine_flags, runtime
 
 
 def ask(
     ctx: typer.Context,
-    prompt: Annotated[Optional[List[str]], typer.Argument(help="The question; `-` reads it from stdin alone.", show_default=False)] = None,
-    system: Annotated[Optional[str], typer.Option("--system", "-s", help="Replace the system prompt.")] = None,
-    files: Annotated[Optional[List[Path]], typer.Option("--file", "-f", help="Add a file to the prompt (repeatable).")] = None,
+    prompt: Annotated[
+        list[str] | None, typer.Argument(help="The question; `-` reads it from stdin alone.", show_default=False)
+    ] = None,
+    system: Annotated[str | None, typer.Option("--system", "-s", help="Replace the system prompt.")] = None,
+    files: Annotated[list[Path] | None, typer.Option("--file", "-f", help="Add a file to the prompt (repeatable).")] = None,
     extract: Annotated[bool, typer.Option("--extract", "-x", help="Print only the code of the reply's code block(s).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object: reply, usage, timing.")] = False,
-    max_tokens: Annotated[Optional[int], typer.Option("--max-tokens", help="Longest reply in tokens [default: 1024].", show_default=False)] = None,
-    temperature: Annotated[Optional[float], typer.Option("--temperature", help="0 is greedy and reproducible [default: 0].", show_default=False)] = None,
-    seed: Annotated[Optional[int], typer.Option("--seed", help="Sampling seed (with --temperature > 0).", show_default=False)] = None,
+    max_tokens: Annotated[
+        int | None, typer.Option("--max-tokens", help="Longest reply in tokens [default: 1024].", show_default=False)
+    ] = None,
+    temperature: Annotated[
+        float | None, typer.Option("--temperature", help="0 is greedy and reproducible [default: 0].", show_default=False)
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Sampling seed (with --temperature > 0).", show_default=False)
+    ] = None,
     stats: Annotated[bool, typer.Option("--stats", help="Print token counts and speeds on stderr.")] = False,
-    model: ModelOpt = None, gpu_layers: GpuLayersOpt = None, threads: ThreadsOpt = None,
-    ctx_size: CtxOpt = None, flash_attn: FlashOpt = None, kv_type: KvOpt = None,
+    model: ModelOpt = None,
+    gpu_layers: GpuLayersOpt = None,
+    threads: ThreadsOpt = None,
+    ctx_size: CtxOpt = None,
+    flash_attn: FlashOpt = None,
+    kv_type: KvOpt = None,
 ) -> int:
     """Ask one question; stdin and files join the prompt.
 
@@ -37,8 +48,13 @@ def ask(
     from coder_cli.actions.ask import AskRequest, build_parts, run_ask
     from coder_cli.ui.stream import PlainSink, make_sink
 
-    rt = runtime(ctx, **engine_flags(model, gpu_layers, threads, ctx_size, flash_attn, kv_type),
-                 max_tokens=max_tokens, temperature=temperature, seed=seed)
+    rt = runtime(
+        ctx,
+        **engine_flags(model, gpu_layers, threads, ctx_size, flash_attn, kv_type),
+        max_tokens=max_tokens,
+        temperature=temperature,
+        seed=seed,
+    )
     words = prompt or []
     stdin_only = words == ["-"]
     stdin_text = None
@@ -50,8 +66,14 @@ def ask(
         raise UsageError("nothing to ask", 'pass a prompt: coder ask "question" (or pipe text in)')
     s = rt.settings
     req = AskRequest(
-        prompt=None if stdin_only else " ".join(words), stdin_text=stdin_text, files=list(files or []),
-        system=system, extract=extract, max_tokens=s.max_tokens, temperature=s.temperature, seed=s.seed,
+        prompt=None if stdin_only else " ".join(words),
+        stdin_text=stdin_text,
+        files=list(files or []),
+        system=system,
+        extract=extract,
+        max_tokens=s.max_tokens,
+        temperature=s.temperature,
+        seed=s.seed,
     )
     parts = build_parts(req)
     if as_json:
@@ -66,13 +88,19 @@ def ask(
         rt.diag.note(note)
     if as_json:
         payload = {
-            "reply": result.reply, "code": result.code, "model": result.model,
+            "reply": result.reply,
+            "code": result.code,
+            "model": result.model,
             "usage": {k: result.stats.as_dict()[k] for k in ("prompt_tokens", "cached_tokens", "completion_tokens")},
             "parts": result.parts,
-            "timing": {"load_s": round(result.load_s, 4), "prompt_s": round(result.stats.prompt_s, 4),
-                       "generate_s": round(result.stats.generate_s, 4), "total_s": round(result.total_s, 4),
-                       "prompt_tokens_per_s": round(result.stats.prompt_tokens_per_s, 2),
-                       "tokens_per_s": round(result.stats.tokens_per_s, 2)},
+            "timing": {
+                "load_s": round(result.load_s, 4),
+                "prompt_s": round(result.stats.prompt_s, 4),
+                "generate_s": round(result.stats.generate_s, 4),
+                "total_s": round(result.total_s, 4),
+                "prompt_tokens_per_s": round(result.stats.prompt_tokens_per_s, 2),
+                "tokens_per_s": round(result.stats.tokens_per_s, 2),
+            },
             "finish_reason": result.stats.finish_reason,
         }
         rt.env.stdout.write(json.dumps(payload, indent=2) + "\n")

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Annotated, Any
 
 import typer
-from typing import Annotated
 
 from coder_cli import config
 from coder_cli.environment import Environment
@@ -22,24 +21,39 @@ def _complete_model(incomplete: str) -> list[str]:
 
 
 ModelOpt = Annotated[
-    Optional[str],
-    typer.Option("--model", "-m", help="Model id, alias (see `coder models list`) or path to a .gguf file.",
-                 autocompletion=_complete_model, show_default=False),
+    str | None,
+    typer.Option(
+        "--model",
+        "-m",
+        help="Model id, alias (see `coder models list`) or path to a .gguf file.",
+        autocompletion=_complete_model,
+        show_default=False,
+    ),
 ]
 GpuLayersOpt = Annotated[
-    Optional[str], typer.Option("--gpu-layers", help="Layers to offload to the GPU: auto, -1 (all) or N.", show_default=False)
+    str | None, typer.Option("--gpu-layers", help="Layers to offload to the GPU: auto, -1 (all) or N.", show_default=False)
 ]
-ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", "-t", help="CPU threads [default: physical cores].", show_default=False)]
-CtxOpt = Annotated[Optional[int], typer.Option("--ctx", help="Context window in tokens [default: 8192].", show_default=False)]
+ThreadsOpt = Annotated[
+    int | None, typer.Option("--threads", "-t", help="CPU threads [default: physical cores].", show_default=False)
+]
+CtxOpt = Annotated[int | None, typer.Option("--ctx", help="Context window in tokens [default: 8192].", show_default=False)]
 FlashOpt = Annotated[
-    Optional[bool], typer.Option("--flash-attn/--no-flash-attn", help="Flash attention [default: on].", show_default=False)
+    bool | None, typer.Option("--flash-attn/--no-flash-attn", help="Flash attention [default: on].", show_default=False)
 ]
-KvOpt = Annotated[Optional[str], typer.Option("--kv-type", help="KV-cache type: f16, q8_0 or q4_0 [default: f16].", show_default=False)]
+KvOpt = Annotated[
+    str | None, typer.Option("--kv-type", help="KV-cache type: f16, q8_0 or q4_0 [default: f16].", show_default=False)
+]
 
 
 def engine_flags(model, gpu_layers, threads, ctx, flash_attn, kv_type) -> dict[str, Any]:
-    return {"model": model, "gpu_layers": gpu_layers, "threads": threads, "ctx": ctx,
-            "flash_attn": flash_attn, "kv_type": kv_type}
+    return {
+        "model": model,
+        "gpu_layers": gpu_layers,
+        "threads": threads,
+        "ctx": ctx,
+        "flash_attn": flash_attn,
+        "kv_type": kv_type,
+    }
 
 
 @dataclass

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
+from typing import Annotated
 
 import typer
-from typing import Annotated
 
 from coder_cli.cli.common import runtime
 
@@ -25,7 +25,7 @@ def show(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", hel
         return 0
     width = max(map(len, config.KEYS))
     vwidth = max(len(str(v)) for v in s.values.values())
-    for key, spec in config.KEYS.items():
+    for key, _spec in config.KEYS.items():
         rt.env.stdout.write(f"{key:<{width}}  {str(s.values[key]):<{vwidth}}  {s.origins[key]}\n")
     rt.diag.note(f"files: {rt.home / config.USER_FILE} (user), {config.project_root(rt.env.cwd) / config.PROJECT_FILE} (project)")
     return 0

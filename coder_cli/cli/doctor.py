@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
+from typing import Annotated
 
 import typer
-from typing import Annotated
 
 from coder_cli.cli.common import CtxOpt, FlashOpt, GpuLayersOpt, KvOpt, ModelOpt, ThreadsOpt, engine_flags, runtime
 
@@ -14,8 +14,12 @@ def doctor(
     ctx: typer.Context,
     bench: Annotated[bool, typer.Option("--bench/--no-bench", help="Measure prompt and generation speed on the model.")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    model: ModelOpt = None, gpu_layers: GpuLayersOpt = None, threads: ThreadsOpt = None,
-    ctx_size: CtxOpt = None, flash_attn: FlashOpt = None, kv_type: KvOpt = None,
+    model: ModelOpt = None,
+    gpu_layers: GpuLayersOpt = None,
+    threads: ThreadsOpt = None,
+    ctx_size: CtxOpt = None,
+    flash_attn: FlashOpt = None,
+    kv_type: KvOpt = None,
 ) -> int:
     """Report the llama.cpp build, offload, threads, memory, store and models, and measure speed."""
     from coder_cli.actions.doctor import run_doctor
@@ -27,19 +31,26 @@ def doctor(
         return 0
     out = rt.env.stdout
     r = report
+    t = r["threads"]
+    offload = "supported" if r["gpu_offload_supported"] else "not supported by this build"
     lines = [
         f"coder {r['coder']} · Python {r['python']} · {r['platform']}",
         f"llama-cpp-python {r['llama_cpp_python']}",
         f"  {r['llama_cpp_system_info']}",
-        f"backend      {r['backend']} (GPU offload {'supported' if r['gpu_offload_supported'] else 'not supported by this build'})",
+        f"backend      {r['backend']} (GPU offload {offload})",
         f"gpu layers   {r['gpu_layers']['chosen']} — {r['gpu_layers']['why']}",
-        f"threads      {r['threads']['chosen']} (physical cores {r['threads']['physical_cores']}, logical {r['threads']['logical_cpus']})",
+        f"threads      {t['chosen']} (physical cores {t['physical_cores']}, logical {t['logical_cpus']})",
         f"memory       {r['memory']['available_gb']} GB available of {r['memory']['total_gb']} GB",
         f"store        {r['store']['path']} ({r['store']['free_gb']} GB free)",
         "settings     " + ", ".join(f"{k}={v}" for k, v in r["settings"].items()),
-        "models       " + (", ".join(
-            f"{m['id']} ({ {True: 'verified', False: 'BAD sha256', None: 'not verified'}[m['verified']] })" for m in r["models"]
-        ) or "none installed (run `coder models pull`)"),
+        "models       "
+        + (
+            ", ".join(
+                f"{m['id']} ({ {True: 'verified', False: 'BAD sha256', None: 'not verified'}[m['verified']] })"
+                for m in r["models"]
+            )
+            or "none installed (run `coder models pull`)"
+        ),
     ]
     if "measurement" in r:
         m = r["measurement"]

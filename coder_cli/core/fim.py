@@ -7,8 +7,8 @@ vocabulary's special-token ids and the tokenized text pieces.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-from coder_cli.engine.base import Engine, EngineInfo, GenParams, GenStats, Generation, Message
+from coder_cli.engine.base import Engine, EngineInfo, Generation, GenParams, GenStats, Message
 
 __all__ = ["Engine", "EngineInfo", "GenParams", "GenStats", "Generation", "Message", "load_engine"]
 

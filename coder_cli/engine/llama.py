@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import codecs
 import os
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
-from coder_cli.engine.base import EngineInfo, GenParams, GenStats, Generation, Message, StopMatcher, now
+from coder_cli.engine.base import EngineInfo, Generation, GenParams, GenStats, Message, StopMatcher, now
 from coder_cli.errors import ContextOverflow, ModelError
 
 _KV_TYPES = {"f16": 1, "q8_0": 8, "q4_0": 2}
@@ -75,9 +75,8 @@ class LlamaEngine:
         notes: list[str] = []
         if gpu_layers == "auto":
             layers = -1 if supported else 0
-            notes.append(
-                f"gpu_layers auto: {'all layers on ' + backend if supported else 'CPU only (this llama.cpp build has no GPU offload)'}"
-            )
+            where = f"all layers on {backend}" if supported else "CPU only (this llama.cpp build has no GPU offload)"
+            notes.append(f"gpu_layers auto: {where}")
         else:
             layers = int(gpu_layers)
             if layers != 0 and not supported:
@@ -207,8 +206,7 @@ class LlamaEngine:
             raise ContextOverflow(
                 f"the prompt is {n_prompt:,} tokens and the reply needs {reserve:,}, "
                 f"but the context holds {self.n_ctx:,}: {over:,} tokens over",
-                "send less input, or raise --ctx (up to the model's trained length "
-                f"{self.info.n_ctx_train:,})",
+                f"send less input, or raise --ctx (up to the model's trained length {self.info.n_ctx_train:,})",
             )
 
     def _generation(self, tokens: list[int], params: GenParams, stop_ids: set[int]) -> Generation:
@@ -221,7 +219,7 @@ class LlamaEngine:
     def _cached_prefix(self, tokens: list[int]) -> int:
         llm = self._llm
         n = 0
-        for a, b in zip(llm.input_ids[: llm.n_tokens], tokens):
+        for a, b in zip(llm.input_ids[: llm.n_tokens], tokens, strict=False):
             if a != b:
                 break
             n += 1

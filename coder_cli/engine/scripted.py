@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
 
-from coder_cli.engine.base import EngineInfo, GenParams, GenStats, Generation, Message, now
+from coder_cli.engine.base import EngineInfo, Generation, GenParams, GenStats, Message, now
 from coder_cli.errors import ContextOverflow, ModelError
 
 _WORD = re.compile(r"\s*\S+|\s+")
@@ -28,12 +28,20 @@ class ScriptedEngine:
         self._next = 0
         self._vocab: dict[str, int] = {}
         self.info = EngineInfo(
-            model="scripted", path="", n_ctx=n_ctx, n_ctx_train=n_ctx, threads=1,
-            gpu_layers=0, backend="scripted", flash_attn=False, kv_type="f16", load_s=0.0,
+            model="scripted",
+            path="",
+            n_ctx=n_ctx,
+            n_ctx_train=n_ctx,
+            threads=1,
+            gpu_layers=0,
+            backend="scripted",
+            flash_attn=False,
+            kv_type="f16",
+            load_s=0.0,
         )
 
     @classmethod
-    def from_file(cls, path: Path) -> "ScriptedEngine":
+    def from_file(cls, path: Path) -> ScriptedEngine:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:

@@ -19,8 +19,13 @@ class BarProgress:
         from coder_cli.ui.console import make_console
 
         self._progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-            TimeRemainingColumn(), console=make_console(self.env, stderr=True), transient=False,
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=make_console(self.env, stderr=True),
+            transient=False,
         )
         self._progress.start()
         self._task = self._progress.add_task(label, total=total)

@@ -1,0 +1,61 @@
+"""Helpers shared by the benchmarks (not part of the package)."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        import psutil
+
+        mem = f"{psutil.virtual_memory().total / 2**30:.0f} GiB"
+    except ImportError:
+        mem = "?"
+    return f"{cpu}, {os.cpu_count()} CPUs, {mem}, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+
+
+def coder_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "coder_cli", *args]
+
+
+def env_with(home: Path | None = None, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CODER_")}
+    if home is not None:
+        env["CODER_HOME"] = str(home)
+    env.update(extra)
+    return env
+
+
+def median(xs: list[float]) -> float:
+    return statistics.median(xs) if xs else float("nan")
+
+
+def table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=False)]
+    line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=False)) + " |"  # noqa: E731
+    return "\n".join([line(headers), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)])
+
+
+def store_path(home: Path | None, model: str) -> Path:
+    """Install MODEL into the store (from the mirror) and return its path."""
+    out = subprocess.run(coder_cmd("models", "pull", model), env=env_with(home), capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"cannot install {model}: {out.stderr.strip()}")
+    path = subprocess.run(coder_cmd("models", "path", model), env=env_with(home), capture_output=True, text=True)
+    return Path(path.stdout.strip())

@@ -15,6 +15,7 @@ from coder_cli.cli import ask as ask_cmd
 from coder_cli.cli import config_cmd
 from coder_cli.cli import doctor as doctor_cmd
 from coder_cli.cli import models as models_cmd
+from coder_cli.cli import repomap as map_cmd
 
 app = typer.Typer(
     name="coder",
@@ -48,6 +49,7 @@ def _root(
 
 app.command("ask")(ask_cmd.ask)
 app.command("doctor")(doctor_cmd.doctor)
+app.command("map")(map_cmd.map_)
 app.add_typer(models_cmd.app, name="models")
 app.add_typer(config_cmd.app, name="config")
 

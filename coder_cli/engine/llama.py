@@ -285,3 +285,47 @@ class LlamaEngine:
         if llm is not None:
             llm.close()
             self._llm = None
+
+
+class LlamaTokenizer:
+    """The model's tokenizer alone (vocab-only load, no context): for budgets without a model loaded."""
+
+    def __init__(self, path: str) -> None:
+        import ctypes
+        import logging
+
+        import llama_cpp
+
+        self._llama_cpp = llama_cpp
+        self._ctypes = ctypes
+        params = llama_cpp.llama_model_default_params()
+        params.vocab_only = True
+        # llama-cpp-python's log callback prints what its logger's level lets through; the
+        # vocabulary loader complains about Qwen's '</s>' token at error level: quiet it here.
+        log = logging.getLogger("llama-cpp-python")
+        level = log.level
+        log.setLevel(logging.CRITICAL)
+        try:
+            self._model = llama_cpp.llama_model_load_from_file(path.encode("utf-8"), params)
+        finally:
+            log.setLevel(level)
+        if not self._model:
+            raise ModelError(f"llama.cpp could not read the vocabulary of {path}")
+        self._vocab = llama_cpp.llama_model_get_vocab(self._model)
+
+    def tokenize(self, text: str) -> list[int]:
+        data = text.encode("utf-8")
+        size = len(data) + 16
+        buf = (self._llama_cpp.llama_token * size)()
+        n = self._llama_cpp.llama_tokenize(self._vocab, data, len(data), buf, size, False, False)
+        if n < 0:  # pragma: no cover - the buffer is always large enough for byte-level BPE
+            raise ValueError("tokenizer buffer too small")
+        return list(buf[:n])
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenize(text)) if text else 0
+
+    def close(self) -> None:
+        if self._model:
+            self._llama_cpp.llama_model_free(self._model)
+            self._model = None

@@ -1,0 +1,1 @@
+"""Repository context: files, tree-sitter tags, cache, ranked repo map, lookups."""

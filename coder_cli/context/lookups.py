@@ -1,0 +1,141 @@
+"""Lookups used by `fix` and FIM: the scope around a line, definitions, references, syntax errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from coder_cli.context.languages import language_for, parser_and_query
+from coder_cli.context.tags import FileTags, extract
+
+SCOPE_KINDS = {"class", "function", "method", "interface", "module", "enum", "type"}
+
+
+@dataclass(frozen=True)
+class Scope:
+    kind: str
+    name: str
+    start_line: int  # 0-based, inclusive
+    end_line: int
+    start_byte: int
+    end_byte: int
+
+
+@dataclass(frozen=True)
+class Definition:
+    path: str
+    name: str
+    kind: str
+    start_line: int
+    end_line: int
+    source: str
+
+
+@dataclass(frozen=True)
+class Reference:
+    path: str
+    line: int  # 0-based
+    text: str
+
+
+@dataclass(frozen=True)
+class SyntaxIssue:
+    line: int  # 0-based
+    column: int
+    kind: str  # "error" or "missing"
+    text: str
+
+
+def _tags(path: Path, lang: str | None = None) -> tuple[bytes, str, FileTags]:
+    source = path.read_bytes()
+    lang = lang or language_for(path.name, source[:256])
+    if lang is None:
+        raise ValueError(f"no tree-sitter language for {path}")
+    return source, lang, extract(source, lang)
+
+
+def enclosing_scope(path: Path, line: int, lang: str | None = None) -> Scope | None:
+    """The innermost function/class (or similar) containing 0-based LINE, with its byte span."""
+    _, _, tags = _tags(path, lang)
+    best = None
+    for d in tags.defs:
+        if d.kind in SCOPE_KINDS and d.start_line <= line <= d.end_line:
+            if best is None or d.start_byte >= best.start_byte:
+                best = d
+    if best is None:
+        return None
+    return Scope(best.kind, best.name, best.start_line, best.end_line, best.start_byte, best.end_byte)
+
+
+def definitions(index, names: Iterable[str]) -> list[Definition]:
+    """Every definition of NAMES in the indexed repository, with its source text (index must be scanned)."""
+    wanted = set(names)
+    out = []
+    for rel in sorted(index.tags):
+        defs = index.tags[rel][1]
+        hits = [d for d in defs if d[0] in wanted]
+        if not hits:
+            continue
+        try:
+            source = (index.root / rel).read_bytes()
+        except OSError:
+            continue
+        for d in hits:
+            text = source[d[5] : d[6]].decode("utf-8", "replace")
+            out.append(Definition(rel, d[0], d[1], d[3], d[4], text))
+    return out
+
+
+def references(index, name: str) -> list[Reference]:
+    """Where NAME is referenced (calls, types, imports), from files whose cached tags mention it."""
+    from tree_sitter import QueryCursor
+
+    out = []
+    lang_of = {f.rel: f.lang for f in index.list().files}
+    for rel in sorted(index.tags):
+        if name not in index.tags[rel][2] or rel not in lang_of:
+            continue
+        try:
+            source = (index.root / rel).read_bytes()
+        except OSError:
+            continue
+        parser, query = parser_and_query(lang_of[rel])
+        lines = source.split(b"\n")
+        tree = parser.parse(source)
+        seen = set()
+        for cap, nodes in QueryCursor(query).captures(tree.root_node).items():
+            if not cap.startswith("name.reference."):
+                continue
+            for node in nodes:
+                row = node.start_point[0]
+                if node.text.decode("utf-8", "replace") == name and row not in seen:
+                    seen.add(row)
+                    out.append(Reference(rel, row, lines[row].decode("utf-8", "replace").strip()))
+        out.sort(key=lambda r: (r.path, r.line))
+    return out
+
+
+def syntax_errors(path: Path, lang: str | None = None, limit: int = 20) -> list[SyntaxIssue]:
+    """ERROR and MISSING nodes of a file, in order (empty when it parses cleanly)."""
+    source = path.read_bytes()
+    lang = lang or language_for(path.name, source[:256])
+    if lang is None:
+        raise ValueError(f"no tree-sitter language for {path}")
+    parser, _ = parser_and_query(lang)
+    tree = parser.parse(source)
+    issues: list[SyntaxIssue] = []
+    if not tree.root_node.has_error:
+        return issues
+    stack = [tree.root_node]
+    while stack and len(issues) < limit:
+        node = stack.pop()
+        if node.is_missing:
+            issues.append(SyntaxIssue(node.start_point[0], node.start_point[1], "missing", node.type))
+        elif node.type == "ERROR":
+            text = node.text.decode("utf-8", "replace").split("\n", 1)[0][:80]
+            issues.append(SyntaxIssue(node.start_point[0], node.start_point[1], "error", text))
+            continue
+        if node.has_error:
+            stack.extend(reversed(node.children))
+    return sorted(issues, key=lambda i: (i.line, i.column))

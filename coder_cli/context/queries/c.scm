@@ -1,0 +1,10 @@
+; C tags.
+(function_definition declarator: (function_declarator declarator: (identifier) @name.definition.function)) @definition.function
+(function_definition declarator: (pointer_declarator declarator: (function_declarator declarator: (identifier) @name.definition.function))) @definition.function
+(struct_specifier name: (type_identifier) @name.definition.class body: (field_declaration_list)) @definition.class
+(union_specifier name: (type_identifier) @name.definition.class body: (field_declaration_list)) @definition.class
+(enum_specifier name: (type_identifier) @name.definition.type body: (enumerator_list)) @definition.type
+(type_definition declarator: (type_identifier) @name.definition.type) @definition.type
+(preproc_function_def name: (identifier) @name.definition.macro) @definition.macro
+(call_expression function: (identifier) @name.reference.call)
+(call_expression function: (field_expression field: (field_identifier) @name.reference.call))

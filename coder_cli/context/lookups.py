@@ -87,32 +87,32 @@ def definitions(index, names: Iterable[str]) -> list[Definition]:
     return out
 
 
-def references(index, name: str) -> list[Reference]:
-    """Where NAME is referenced (calls, types, imports), from files whose cached tags mention it."""
+def reference_lines(path: Path, lang: str, name: str) -> list[tuple[int, str]]:
+    """(0-based line, stripped text) of each line of PATH that references NAME."""
     from tree_sitter import QueryCursor
 
+    try:
+        source = path.read_bytes()
+    except OSError:
+        return []
+    parser, query = parser_and_query(lang)
+    lines = source.split(b"\n")
+    tree = parser.parse(source)
+    rows = set()
+    encoded = name.encode("utf-8")
+    for cap, nodes in QueryCursor(query).captures(tree.root_node).items():
+        if cap.startswith("name.reference."):
+            rows.update(node.start_point[0] for node in nodes if node.text == encoded)
+    return [(row, lines[row].decode("utf-8", "replace").strip()) for row in sorted(rows)]
+
+
+def references(index, name: str) -> list[Reference]:
+    """Where NAME is referenced (calls, types, imports), from files whose cached tags mention it."""
     out = []
     lang_of = {f.rel: f.lang for f in index.list().files}
     for rel in sorted(index.tags):
-        if name not in index.tags[rel][2] or rel not in lang_of:
-            continue
-        try:
-            source = (index.root / rel).read_bytes()
-        except OSError:
-            continue
-        parser, query = parser_and_query(lang_of[rel])
-        lines = source.split(b"\n")
-        tree = parser.parse(source)
-        seen = set()
-        for cap, nodes in QueryCursor(query).captures(tree.root_node).items():
-            if not cap.startswith("name.reference."):
-                continue
-            for node in nodes:
-                row = node.start_point[0]
-                if node.text.decode("utf-8", "replace") == name and row not in seen:
-                    seen.add(row)
-                    out.append(Reference(rel, row, lines[row].decode("utf-8", "replace").strip()))
-        out.sort(key=lambda r: (r.path, r.line))
+        if name in index.tags[rel][2] and rel in lang_of:
+            out += [Reference(rel, row, text) for row, text in reference_lines(index.root / rel, lang_of[rel], name)]
     return out
 
 

@@ -19,7 +19,7 @@ from coder_cli.context.render import fit
 
 PARSE_CHUNK = 24
 # Part of every cached map's key: bump it when ranking or rendering changes.
-MAP_VERSION = "map-4"
+MAP_VERSION = "map-5"
 INPROCESS_LIMIT = 48  # fewer changed files than this are parsed without worker processes
 
 
@@ -254,6 +254,30 @@ def split_focus(fs: FileSet, focus: Sequence[str], cwd: Path) -> tuple[set[str],
     return files, idents
 
 
+MAX_USER_FILES = 8
+
+
+def _users(index: RepoIndex, idents: set[str], file_rank: list[float], position: dict[str, int]) -> set[tuple[str, int]]:
+    """(file, def index) of the innermost definitions around uses of IDENTS, in the best-ranked using files."""
+    from coder_cli.context.lookups import reference_lines
+
+    lang_of = {f.rel: f.lang for f in index.list().files}
+    found: set[tuple[str, int]] = set()
+    for ident in sorted(idents):
+        using = [r for r, data in index.tags.items() if ident in data[2] and r in position and r in lang_of]
+        using.sort(key=lambda r: (-file_rank[position[r]], r))
+        for rel in using[:MAX_USER_FILES]:
+            defs = index.tags[rel][1]
+            for row, _ in reference_lines(index.root / rel, lang_of[rel], ident):
+                inner = -1
+                for di, d in enumerate(defs):
+                    if d[3] <= row <= d[4] and (inner < 0 or d[5] >= defs[inner][5]):
+                        inner = di
+                if inner >= 0:
+                    found.add((rel, inner))
+    return found
+
+
 def _inside(defs: Sequence[tuple], scope: int, names: set[str]) -> bool:
     while scope >= 0:
         if defs[scope][0] in names:
@@ -293,9 +317,10 @@ def build_map(
     position = {r: i for i, r in enumerate(rels)}
     def_names = [[d[0] for d in index.tags[r][1]] for r in rels]
     refs = [index.tags[r][2] for r in rels]
-    _, scores = rank(def_names, refs, {position[f] for f in focus_files if f in position}, focus_idents)
+    file_rank, scores = rank(def_names, refs, {position[f] for f in focus_files if f in position}, focus_idents)
     skip = set(exclude)
     top = max(scores.values(), default=0.0)
+    users = _users(index, focus_idents, file_rank, position) if focus_idents else {}
     ranked = []
     for r in rels:
         if r in skip:
@@ -306,6 +331,8 @@ def build_map(
             s = scores.get((fi, d[0]), 0.0)
             if focus_idents and _inside(defs, d[7], focus_idents):
                 s += 0.5 * top  # the members of a focused class or function
+            if (r, di) in users:
+                s += 0.4 * top  # the functions that use a focused identifier
             ranked.append((-s, r, d[2], di))
     ranked.sort()
     entries = [(r, di) for _, r, _, di in ranked[: max(1, budget // 3)]]

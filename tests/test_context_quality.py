@@ -58,3 +58,18 @@ def test_focus_finds_the_answer_in_the_first_ten_files(stdlib_index, engine):
             misses.append((ident, answer, m.files[:10]))
     print(f"{hits}/20", misses)
     assert hits >= 18, misses
+
+
+@pytest.mark.model
+def test_block_token_counts_add_up_to_the_whole_map(stdlib_index, engine, model_path):
+    """The map's budget is checked per file block; for Qwen's tokenizer the sum is exact."""
+    from coder_cli.context.render import render
+    from coder_cli.engine.llama import LlamaTokenizer
+
+    tokenizer = LlamaTokenizer(str(model_path))
+    m = build_map(stdlib_index, budget=4096, count_tokens=engine.count_tokens, tokenizer_id=engine.info.model + "-x")
+    assert m.stats.tokens == engine.count_tokens(m.text) == tokenizer.count_tokens(m.text)
+    ranked = [(rel, i) for rel in m.files for i in range(len(stdlib_index.defs_of(rel)))]
+    blocks, _ = render(ranked, stdlib_index.defs_of, len(ranked))
+    assert sum(engine.count_tokens(b) for b in blocks) == engine.count_tokens("".join(blocks))
+    tokenizer.close()

@@ -14,6 +14,7 @@ from coder_cli import __version__
 from coder_cli.cli import ask as ask_cmd
 from coder_cli.cli import config_cmd
 from coder_cli.cli import doctor as doctor_cmd
+from coder_cli.cli import fix as fix_cmd
 from coder_cli.cli import models as models_cmd
 from coder_cli.cli import repomap as map_cmd
 
@@ -47,6 +48,8 @@ def _root(
     """
 
 
+app.command("fix")(fix_cmd.fix)
+app.command("undo")(fix_cmd.undo)
 app.command("ask")(ask_cmd.ask)
 app.command("doctor")(doctor_cmd.doctor)
 app.command("map")(map_cmd.map_)

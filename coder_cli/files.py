@@ -124,7 +124,8 @@ def atomic_write(path: Path, data: bytes, expect: bytes | None) -> None:
     folder = path.parent
     try:
         mode = stat.S_IMODE(path.stat().st_mode) if current is not None else None
-        if current is not None and not os.access(path, os.W_OK):
+        # No write bit at all is a "do not touch" even for root, who could write anyway.
+        if current is not None and (mode & 0o222 == 0 or not os.access(path, os.W_OK)):
             raise WriteRefused(f"{path} is read-only; nothing was written")
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".coder-tmp", dir=folder)
     except PermissionError:

@@ -108,6 +108,9 @@ def main() -> None:
             results["coder"] += row["coder"]
         if "direct" in paths:
             t0 = time.perf_counter()
+            # Evaluate the whole prompt, as the CLI's fresh process does: reusing the previous task's
+            # cached prefix changes the batching, and with it the last bits of the logits.
+            llm.reset()
             reply = llm.create_chat_completion(
                 messages=[{"role": "system", "content": ASK_SYSTEM}, {"role": "user", "content": prompt}],
                 max_tokens=args.max_tokens,

@@ -210,11 +210,32 @@ def small_map(ctx: Context, budget: int) -> str | None:
 
 
 _IMPORT = re.compile(r"^(import\s+\S|from\s+\S+\s+import\s)")
+MARK = "<-- fails here:"
+_COMMENT = {"python": "#", "ruby": "#", "bash": "#", "lua": "--"}
+_MARK_RE = re.compile(r"[ \t]*(#|//|--)[ \t]*" + re.escape(MARK) + r".*$", re.M)
+
+
+def marked(unit: Unit, failure: Failure, ctx: Context) -> str:
+    """The unit's text with the innermost failing line marked by a comment (small models look there)."""
+    here = failure.in_file(ctx.rel, ".")
+    if not here:
+        return unit.text
+    row = here[-1].line - 1 - unit.first
+    lines = unit.text.split("\n")
+    if not 0 <= row < len(lines) or not lines[row].strip():
+        return unit.text
+    comment = _COMMENT.get(ctx.lang, "//")
+    lines[row] = f"{lines[row]}  {comment} {MARK} {failure.summary[:120]}"
+    return "\n".join(lines)
+
+
+def unmark(code: str) -> str:
+    return _MARK_RE.sub("", code)
 
 
 def apply(ctx: Context, unit: Unit, reply: str) -> str:
     """The file's new text with the reply's code in place of the unit; raises Rejected or NoCodeBlock."""
-    code = pick_block(reply, ctx.lang, None if unit.kind == "file" else unit.name)
+    code = unmark(pick_block(reply, ctx.lang, None if unit.kind == "file" else unit.name))
     text = ctx.original.text
     if unit.kind == "file":
         new = code if code.endswith("\n") or not text.endswith("\n") else code + "\n"

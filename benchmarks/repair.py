@@ -1,0 +1,129 @@
+"""HumanEvalFix (Python): how many of the 164 bugs `coder fix` repairs, against a naive one-shot baseline.
+
+Each bug is written out as a small project: solution.py (the buggy function) and
+test_solution.py (the task's tests as a pytest test). coder runs as a user would:
+`coder fix solution.py --test "python -m pytest -x -q test_solution.py" --yes`.
+The naive baseline gives the same model the buggy function and the test output
+once and asks for the fixed function: no context, no loop. Every file not
+reported fixed must be byte-identical to before (asserted), and a fix counts
+only when the tests pass and the test file is untouched.
+
+Usage: python benchmarks/repair.py [--model default] [--limit N] [--seed 0] [--paths coder,naive]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import REPO, coder_cmd, env_with, machine, median, store_path, table  # noqa: E402
+
+DEFAULT_DATA = REPO.parent / "shared" / "data" / "humanevalpack_python.jsonl"
+
+
+def write_project(task: dict, folder: Path) -> None:
+    folder.mkdir(parents=True)
+    (folder / "solution.py").write_text(task["declaration"] + task["buggy_solution"])
+    test = re.sub(rf"^check\({re.escape(task['entry_point'])}\)\s*$", "", task["test"], flags=re.M)
+    (folder / "test_solution.py").write_text(
+        "from solution import *  # noqa: F403\n" + test + f"\n\ndef test_check():\n    check({task['entry_point']})\n"
+    )
+
+
+def run_tests(folder: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "test_solution.py"],
+                          cwd=folder, capture_output=True, text=True, timeout=60)
+
+
+def naive(llm, task: dict, folder: Path) -> bool:
+    from coder_cli.core.edits import NoCodeBlock, pick_block
+    from coder_cli.core.fix_prompts import naive_request
+
+    code = (folder / "solution.py").read_text()
+    before = run_tests(folder)
+    error = (before.stdout + before.stderr)[-3000:]
+    reply = llm.create_chat_completion(messages=[{"role": "user", "content": naive_request("python", code, error)}],
+                                       max_tokens=1024, temperature=0.0)["choices"][0]["message"]["content"]
+    try:
+        fixed = pick_block(reply, "python", task["entry_point"])
+    except NoCodeBlock:
+        return False
+    (folder / "solution.py").write_text(fixed)
+    return run_tests(folder).returncode == 0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="default")
+    ap.add_argument("--limit", type=int, default=0, help="a fixed random subset of N tasks (with --seed)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--paths", default="coder,naive")
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args()
+    tasks = [json.loads(line) for line in args.data.read_text().splitlines() if line.strip()]
+    if args.limit:
+        tasks = sorted(random.Random(args.seed).sample(tasks, args.limit), key=lambda t: int(t["task_id"].split("/")[1]))
+    paths = args.paths.split(",")
+    work = Path(tempfile.mkdtemp(prefix="coder-repair-"))
+    home = work / "home"
+    model_path = store_path(home, args.model)
+    llm = None
+    if "naive" in paths:
+        from llama_cpp import Llama
+
+        from coder_cli.engine.llama import physical_cores
+
+        n = physical_cores()
+        llm = Llama(model_path=str(model_path), n_ctx=8192, n_threads=n, n_threads_batch=n, flash_attn=True, verbose=False)
+    fixed = {p: 0 for p in paths}
+    times: list[float] = []
+    out = args.out.open("w") if args.out else None
+    for i, task in enumerate(tasks, 1):
+        row = {"task_id": task["task_id"], "bug_type": task["bug_type"]}
+        if "coder" in paths:
+            folder = work / f"coder-{i}"
+            write_project(task, folder)
+            before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+            t0 = time.perf_counter()
+            r = subprocess.run(coder_cmd("fix", "solution.py", "--model", args.model, "--yes", "--test",
+                                         f"{sys.executable} -m pytest -x -q -p no:cacheprovider test_solution.py"),
+                               cwd=folder, env=env_with(home), capture_output=True, text=True, timeout=1800)
+            times.append(time.perf_counter() - t0)
+            after = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+            ok = r.returncode == 0 and after["test_solution.py"] == before["test_solution.py"] \
+                and run_tests(folder).returncode == 0
+            if not ok:
+                assert after["solution.py"] == before["solution.py"], f"{task['task_id']}: changed but not fixed"
+            row["coder"] = ok
+            fixed["coder"] += ok
+        if "naive" in paths:
+            folder = work / f"naive-{i}"
+            write_project(task, folder)
+            row["naive"] = naive(llm, task, folder)
+            fixed["naive"] += row["naive"]
+        if out:
+            out.write(json.dumps(row) + "\n")
+        print(f"[{i}/{len(tasks)}] {task['task_id']} ({task['bug_type']}): "
+              + ", ".join(f"{p}={'fixed' if row[p] else 'no'}" for p in paths), file=sys.stderr, flush=True)
+    n = len(tasks)
+    print(f"machine: {machine()}")
+    print(f"model: {model_path.name}, {n} tasks" + (f" (random subset, seed {args.seed})" if args.limit else "") + "\n")
+    rows = [[p, f"{fixed[p]}/{n}", f"{100 * fixed[p] / n:.1f}"] for p in paths]
+    print(table(["path", "repaired", "%"], rows))
+    if times:
+        print(f"\ncoder fix: median wall time per task {median(times):.1f} s")
+    if len(paths) == 2:
+        print(f"coder - naive: {100 * (fixed['coder'] - fixed['naive']) / n:+.1f} points (goal: >= +15)")
+
+
+if __name__ == "__main__":
+    main()

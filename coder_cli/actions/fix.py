@@ -25,7 +25,7 @@ TEST_BUDGET = 350
 RELATED_BUDGET = 350
 MAP_BUDGET = 200
 REPLY_TOKENS = 1536
-SAMPLE_TEMPERATURE = 0.7
+SAMPLE_TEMPERATURE = 1.0  # diversity matters more than polish when greedy is stuck
 
 
 @dataclass
@@ -159,7 +159,7 @@ def _loop(req, engine: Engine, ctx, unit, failure, check: Check, scratch: Scratc
         progressed = False
         for temperature, seed in temps:
             t0 = time.perf_counter()
-            params = GenParams(max_tokens=REPLY_TOKENS, temperature=temperature, seed=seed, top_p=0.9, top_k=40)
+            params = GenParams(max_tokens=REPLY_TOKENS, temperature=temperature, seed=seed, top_p=0.95, top_k=50)
             reply = _first_block(engine, messages, params)
             try:
                 candidate = units.apply(ctx, unit, reply)

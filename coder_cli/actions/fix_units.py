@@ -211,6 +211,7 @@ def small_map(ctx: Context, budget: int) -> str | None:
 
 _IMPORT = re.compile(r"^(import\s+\S|from\s+\S+\s+import\s)")
 MARK = "<-- fails here:"
+_TOP_DEF = re.compile(r"^(?:async\s+)?(?:def|class)\s+([A-Za-z_]\w*)", re.M)
 _COMMENT = {"python": "#", "ruby": "#", "bash": "#", "lua": "--"}
 _MARK_RE = re.compile(r"[ \t]*(#|//|--)[ \t]*" + re.escape(MARK) + r".*$", re.M)
 
@@ -236,6 +237,8 @@ def unmark(code: str) -> str:
 def apply(ctx: Context, unit: Unit, reply: str) -> str:
     """The file's new text with the reply's code in place of the unit; raises Rejected or NoCodeBlock."""
     code = unmark(pick_block(reply, ctx.lang, None if unit.kind == "file" else unit.name))
+    if ctx.lang == "python":
+        code = _drop_self_imports(code, ctx.target.stem)
     text = ctx.original.text
     if unit.kind == "file":
         new = code if code.endswith("\n") or not text.endswith("\n") else code + "\n"
@@ -245,6 +248,12 @@ def apply(ctx: Context, unit: Unit, reply: str) -> str:
         new = _add_imports(new, imports)
     verify(ctx, new)
     return new
+
+
+def _drop_self_imports(code: str, module: str) -> str:
+    """Lines importing the file being fixed from itself (copied from the test shown to the model)."""
+    pattern = re.compile(rf"^\s*(from\s+{re.escape(module)}\s+import\s.*|import\s+{re.escape(module)}\s*)$")
+    return "\n".join(ln for ln in code.split("\n") if not pattern.match(ln))
 
 
 def _only_unit(code: str, unit: Unit, lang: str) -> tuple[str, list[str]]:
@@ -294,6 +303,8 @@ def verify(ctx: Context, new: str) -> None:
     if after.has_error and ctx.lang != "python":
         raise Rejected("it does not parse")
     before = {d.name for d in _tags(ctx.original.text, ctx.lang).defs if d.scope == -1}
+    if ctx.lang == "python":  # tree-sitter may not see a definition whose own line is the syntax error
+        before |= set(_TOP_DEF.findall(ctx.original.text))
     lost = before - {d.name for d in after.defs}
     if lost:
         raise Rejected(f"it drops {', '.join(sorted(lost))}")

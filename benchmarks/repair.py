@@ -39,8 +39,16 @@ def write_project(task: dict, folder: Path) -> None:
 
 
 def run_tests(folder: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "test_solution.py"],
-                          cwd=folder, capture_output=True, text=True, timeout=60)
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "test_solution.py"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+    except subprocess.TimeoutExpired as exc:
+        return subprocess.CompletedProcess(exc.cmd, 1, "the tests timed out after 20 s (an endless loop?)", "")
 
 
 def naive(llm, task: dict, folder: Path) -> bool:
@@ -50,8 +58,9 @@ def naive(llm, task: dict, folder: Path) -> bool:
     code = (folder / "solution.py").read_text()
     before = run_tests(folder)
     error = (before.stdout + before.stderr)[-3000:]
-    reply = llm.create_chat_completion(messages=[{"role": "user", "content": naive_request("python", code, error)}],
-                                       max_tokens=1024, temperature=0.0)["choices"][0]["message"]["content"]
+    reply = llm.create_chat_completion(
+        messages=[{"role": "user", "content": naive_request("python", code, error)}], max_tokens=1024, temperature=0.0
+    )["choices"][0]["message"]["content"]
     try:
         fixed = pick_block(reply, "python", task["entry_point"])
     except NoCodeBlock:
@@ -94,13 +103,31 @@ def main() -> None:
             write_project(task, folder)
             before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
             t0 = time.perf_counter()
-            r = subprocess.run(coder_cmd("fix", "solution.py", "--model", args.model, "--yes", "--test",
-                                         f"{sys.executable} -m pytest -x -q -p no:cacheprovider test_solution.py"),
-                               cwd=folder, env=env_with(home), capture_output=True, text=True, timeout=1800)
+            r = subprocess.run(
+                coder_cmd(
+                    "fix",
+                    "solution.py",
+                    "--model",
+                    args.model,
+                    "--yes",
+                    "--timeout",
+                    "20",
+                    "--test",
+                    f"{sys.executable} -m pytest -x -q -p no:cacheprovider test_solution.py",
+                ),
+                cwd=folder,
+                env=env_with(home),
+                capture_output=True,
+                text=True,
+                timeout=1800,
+            )
             times.append(time.perf_counter() - t0)
             after = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
-            ok = r.returncode == 0 and after["test_solution.py"] == before["test_solution.py"] \
+            ok = (
+                r.returncode == 0
+                and after["test_solution.py"] == before["test_solution.py"]
                 and run_tests(folder).returncode == 0
+            )
             if not ok:
                 assert after["solution.py"] == before["solution.py"], f"{task['task_id']}: changed but not fixed"
             row["coder"] = ok
@@ -112,8 +139,12 @@ def main() -> None:
             fixed["naive"] += row["naive"]
         if out:
             out.write(json.dumps(row) + "\n")
-        print(f"[{i}/{len(tasks)}] {task['task_id']} ({task['bug_type']}): "
-              + ", ".join(f"{p}={'fixed' if row[p] else 'no'}" for p in paths), file=sys.stderr, flush=True)
+        print(
+            f"[{i}/{len(tasks)}] {task['task_id']} ({task['bug_type']}): "
+            + ", ".join(f"{p}={'fixed' if row[p] else 'no'}" for p in paths),
+            file=sys.stderr,
+            flush=True,
+        )
     n = len(tasks)
     print(f"machine: {machine()}")
     print(f"model: {model_path.name}, {n} tasks" + (f" (random subset, seed {args.seed})" if args.limit else "") + "\n")

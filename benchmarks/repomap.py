@@ -126,7 +126,8 @@ def main() -> None:
 
     def coder(home: Path) -> tuple[float, float, dict]:
         wall, rss, out, _ = run_measured(
-            coder_cmd("map", str(tree), "--budget", str(args.budget), "--model", str(model), "--json"), env_with(home))
+            coder_cmd("map", str(tree), "--budget", str(args.budget), "--model", str(model), "--json"), env_with(home)
+        )
         return wall, rss, json.loads(out)
 
     colds, rsss, warms, touched = [], [], [], []
@@ -163,8 +164,9 @@ def main() -> None:
             try:
                 for _ in range(args.reps):
                     shutil.rmtree(tree / ".aider.tags.cache.v4", ignore_errors=True)
-                    wall, rss, out, _ = run_measured([str(python), str(driver), str(tree), str(args.budget)],
-                                                     env_with(None, HF_HUB_OFFLINE="1"), cwd=tree)
+                    wall, rss, out, _ = run_measured(
+                        [str(python), str(driver), str(tree), str(args.budget)], env_with(None, HF_HUB_OFFLINE="1"), cwd=tree
+                    )
                     times.append(wall)
                     arss.append(rss)
                 aider = median(times)
@@ -179,8 +181,10 @@ def main() -> None:
         aider_line + ["baseline"],
     ]
     print(table(["measure", "median", "peak RSS", "coder / Aider", "target"], rows))
-    print(f"\ncoder indexed {stats['files']} files, {stats['definitions']} definitions, {stats['references']} references;"
-          f" map {stats['tokens']} tokens")
+    print(
+        f"\ncoder indexed {stats['files']} files, {stats['definitions']} definitions, {stats['references']} references;"
+        f" map {stats['tokens']} tokens"
+    )
     if aider_note:
         print(aider_note)
     shutil.rmtree(work, ignore_errors=True)

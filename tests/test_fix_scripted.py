@@ -132,3 +132,17 @@ def test_undo_list_and_empty_journal(tmp_path, home):
     assert r.code == 2 and "nothing to undo" in r.stderr
     r = run_inprocess(["undo", "--list"], home, tmp_path)
     assert r.code == 0 and "empty" in r.stderr
+
+
+def test_a_check_that_never_ends_is_killed_with_its_children(tmp_path):
+    import time
+
+    from coder_cli.actions.checks import Check
+
+    marker = tmp_path / "alive"
+    cmd = f"python3 -c \"import time, pathlib\nwhile True: pathlib.Path('{marker}').touch(); time.sleep(0.05)\""
+    result = Check("loop", cmd, None, timeout=1).run(tmp_path, "x.py")
+    assert not result.passed and result.timed_out and "timed out" in result.output
+    marker.unlink()
+    time.sleep(0.3)
+    assert not marker.exists(), "the test runner kept running after the timeout"

@@ -41,23 +41,41 @@ class Check:
         if not self.command:
             return CheckResult(True, "", time.perf_counter() - t0)
         env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
+        # Its own process group, so a timeout (or Ctrl-C) ends the whole tree, not just the shell:
+        # a candidate with an endless loop must not leave a test runner spinning.
+        proc = subprocess.Popen(
+            self.command,
+            shell=True,
+            cwd=root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+            env=env,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         try:
-            proc = subprocess.run(
-                self.command,
-                shell=True,
-                cwd=root,
-                capture_output=True,
-                text=True,
-                errors="replace",
-                timeout=self.timeout,
-                env=env,
-                stdin=subprocess.DEVNULL,
-            )
-        except subprocess.TimeoutExpired as exc:
-            out = (exc.stdout or "") if isinstance(exc.stdout, str) else (exc.stdout or b"").decode("utf-8", "replace")
-            return CheckResult(False, out + f"\n[the check timed out after {self.timeout:g} s]", time.perf_counter() - t0, True)
-        output = (proc.stdout or "") + (("\n" + proc.stderr) if proc.stderr else "")
+            out, err = proc.communicate(timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            out, err = proc.communicate()
+            note = f"\n[the check timed out after {self.timeout:g} s: an endless loop, or too slow]"
+            return CheckResult(False, ((out or "") + (err or "")).strip("\n") + note, time.perf_counter() - t0, True)
+        except BaseException:
+            _kill_group(proc)
+            raise
+        output = (out or "") + (("\n" + err) if err else "")
         return CheckResult(proc.returncode == 0, output.strip("\n"), time.perf_counter() - t0)
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    import signal
+
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        proc.kill()
 
 
 def syntax_problem(path: Path, lang: str, display: str) -> str | None:

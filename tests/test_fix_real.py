@@ -17,9 +17,10 @@ pytestmark = pytest.mark.model
 FIXTURES = Path(__file__).parent / "fixtures" / "fix"
 CASES = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir())
 TEST_CMD = f"{sys.executable} -m pytest -q -p no:cacheprovider test_mod.py"
-# Issue 4 asks for at least 8 of these 12 with the 0.5B model; the loop repairs 6 today (measured
-# twice on 2026-11-25). The floor guards what works until the loop reaches the target.
-MIN_FIXED = 5
+# Issue 4 asks for at least 8 of these 12 with the 0.5B model. The loop repairs 8 today (greedy
+# first, seeded samples after: the same 8 in two runs on 2026-11-25); the floor leaves one of slack
+# for a different CPU's arithmetic.
+MIN_FIXED = 7
 
 
 def _copy(tmp_path: Path, name: str) -> Path:

@@ -149,6 +149,7 @@ def _loop(req, engine: Engine, ctx, unit, failure, check: Check, scratch: Scratc
         repo_map=units.small_map(ctx, MAP_BUDGET) if req.use_map else None,
     )
     messages = [{"role": "system", "content": FIX_SYSTEM}, {"role": "user", "content": first}]
+    what = f"{ctx.rel}" if unit.kind == "file" else f"{unit.kind} `{unit.name}`"
     seen_code: set[str] = set()
     seen_failures = {failure.summary}
     last_summary = failure.summary
@@ -165,11 +166,11 @@ def _loop(req, engine: Engine, ctx, unit, failure, check: Check, scratch: Scratc
                 candidate = units.apply(ctx, unit, reply)
             except units.Unchanged:
                 _attempt(result, round_no, temperature, "rejected: it changes nothing", "", t0, note)
-                feedback = feedback or (reply, fix_unchanged(last_summary))
+                feedback = feedback or (reply, fix_unchanged(last_summary, what))
                 continue
             except (NoCodeBlock, units.Rejected) as exc:
                 _attempt(result, round_no, temperature, f"rejected: {exc}", "", t0, note)
-                feedback = feedback or (reply, fix_unusable(str(exc)))
+                feedback = feedback or (reply, fix_unusable(str(exc), what))
                 continue
             if candidate in seen_code:
                 _attempt(result, round_no, temperature, "rejected: same as an earlier candidate", "", t0, note)
@@ -188,7 +189,7 @@ def _loop(req, engine: Engine, ctx, unit, failure, check: Check, scratch: Scratc
             progressed = progressed or fresh
             if feedback is None:
                 last_summary = new_failure.summary
-                retry = fix_retry(failures.trim(new_failure.output, FAILURE_BUDGET, count), not fresh)
+                retry = fix_retry(failures.trim(new_failure.output, FAILURE_BUDGET, count), not fresh, what)
                 feedback = (reply, retry)
         scratch.write(ctx.rel, ctx.original.raw)
         # Greedy decoding that repeats itself, or a failure that does not move: sample next round.

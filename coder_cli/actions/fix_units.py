@@ -236,7 +236,10 @@ def unmark(code: str) -> str:
 
 def apply(ctx: Context, unit: Unit, reply: str) -> str:
     """The file's new text with the reply's code in place of the unit; raises Rejected or NoCodeBlock."""
-    code = unmark(pick_block(reply, ctx.lang, None if unit.kind == "file" else unit.name))
+    # For a whole file, prefer the block that defines the file's first top-level name (a reply often
+    # adds a block of usage or tests after the fix).
+    wanted = unit.name if unit.kind != "file" else next(iter(_TOP_DEF.findall(ctx.original.text)), None)
+    code = unmark(pick_block(reply, ctx.lang, wanted))
     if ctx.lang == "python":
         code = _drop_self_imports(code, ctx.target.stem)
     text = ctx.original.text

@@ -101,7 +101,8 @@ def pick_block(reply: str, lang: str, name: str | None = None) -> str:
     fitting = [b for b in blocks if b.lang in ("", lang) or lang.startswith(b.lang) or b.lang.startswith(lang[:2])]
     pool = fitting or blocks
     if name:
-        named = [b for b in pool if re.search(rf"\b{re.escape(name)}\b", b.code)]
+        defining = [b for b in pool if re.search(rf"\b(def|class|function|fn|func)\s+{re.escape(name)}\b", b.code)]
+        named = defining or [b for b in pool if re.search(rf"\b{re.escape(name)}\b", b.code)]
         pool = named or pool
     complete = [b for b in pool if b.complete] or pool
     return max(complete, key=lambda b: len(b.code)).code

@@ -28,7 +28,7 @@ def fix_request(
 ) -> str:
     parts = [f"The check ({check}) fails with:\n{digest}", f"Its output:\n{fence(failure)}"]
     if test_source:
-        parts.append(f"The failing test:\n{fence(test_source, lang)}")
+        parts.append(f"The failing test (it is right; do not change it):\n{fence(test_source, lang)}")
     for label, text in related:
         parts.append(f"{label}:\n{fence(text, lang)}")
     if repo_map:
@@ -42,25 +42,25 @@ def fix_request(
     return "\n\n".join(parts)
 
 
-def fix_unchanged(summary: str) -> str:
+def fix_unchanged(summary: str, what: str) -> str:
     return (
-        f"That code is the same as the original, which fails with: {summary}\n"
-        "The bug is still in it. Change the code so that the check passes, and reply with the complete "
-        "corrected code in one code block."
+        f"Your {what} is the same as the buggy original, which fails with: {summary}\n"
+        f"Change the code of {what} so that the test passes, and reply with the complete corrected {what} "
+        "in one code block."
     )
 
 
-def fix_unusable(reason: str) -> str:
-    return f"That reply could not be used ({reason}). Reply with the complete corrected code in one code block."
+def fix_unusable(reason: str, what: str) -> str:
+    return f"That reply could not be used ({reason}). Reply with the complete corrected {what} in one code block."
 
 
-def fix_retry(failure: str, same_as_before: bool) -> str:
+def fix_retry(failure: str, same_as_before: bool, what: str) -> str:
     if same_as_before:
         return (
-            f"That code fails the same way:\n{fence(failure)}\nThink about what the check expects and try a "
-            "different fix. Reply with the complete corrected code in one code block."
+            f"Your {what} fails the same way:\n{fence(failure)}\nThink about what the test expects and try a "
+            f"different fix. Reply with the complete corrected {what} in one code block."
         )
-    return f"That code still fails:\n{fence(failure)}\nFix it. Reply with the complete corrected code in one code block."
+    return f"Your {what} still fails:\n{fence(failure)}\nFix it. Reply with the complete corrected {what} in one code block."
 
 
 def naive_request(lang: str, code: str, error: str) -> str:

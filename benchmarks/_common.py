@@ -59,3 +59,22 @@ def store_path(home: Path | None, model: str) -> Path:
         sys.exit(f"cannot install {model}: {out.stderr.strip()}")
     path = subprocess.run(coder_cmd("models", "path", model), env=env_with(home), capture_output=True, text=True)
     return Path(path.stdout.strip())
+
+
+def raw_llama(model_path: Path, threads: int = 0):
+    """The baseline: llama-cpp-python used directly, with the settings coder uses by default."""
+    from llama_cpp import Llama
+
+    from coder_cli.engine.llama import physical_cores
+
+    n = threads or physical_cores()
+    return Llama(
+        model_path=str(model_path),
+        n_ctx=8192,
+        n_batch=512,
+        n_ubatch=512,
+        n_threads=n,
+        n_threads_batch=n,
+        flash_attn=True,
+        verbose=False,
+    )

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REPO, coder_cmd, env_with, machine, store_path, table  # noqa: E402
+from _common import REPO, coder_cmd, env_with, machine, raw_llama, store_path, table  # noqa: E402
 
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "HumanEval.jsonl.gz"
 INSTRUCTION = "Complete the following Python function. Reply with the complete function in one Python code block.\n\n"
@@ -82,12 +82,7 @@ def main() -> None:
 
     llm = None
     if "direct" in paths:
-        from llama_cpp import Llama
-
-        from coder_cli.engine.llama import physical_cores
-
-        n = physical_cores()
-        llm = Llama(model_path=str(model_path), n_ctx=8192, n_threads=n, n_threads_batch=n, flash_attn=True, verbose=False)
+        llm = raw_llama(model_path)
     results = {p: 0 for p in paths}
     seconds = {p: 0.0 for p in paths}
     out = args.out.open("w") if args.out else None

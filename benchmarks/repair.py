@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REPO, coder_cmd, env_with, machine, median, store_path, table  # noqa: E402
+from _common import REPO, coder_cmd, env_with, machine, median, raw_llama, store_path, table  # noqa: E402
 
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "humanevalpack_python.jsonl"
 
@@ -87,12 +87,7 @@ def main() -> None:
     model_path = store_path(home, args.model)
     llm = None
     if "naive" in paths:
-        from llama_cpp import Llama
-
-        from coder_cli.engine.llama import physical_cores
-
-        n = physical_cores()
-        llm = Llama(model_path=str(model_path), n_ctx=8192, n_threads=n, n_threads_batch=n, flash_attn=True, verbose=False)
+        llm = raw_llama(model_path)
     fixed = {p: 0 for p in paths}
     times: list[float] = []
     out = args.out.open("w") if args.out else None

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import coder_cmd, env_with, machine, median, store_path, table  # noqa: E402
+from _common import coder_cmd, env_with, machine, median, raw_llama, store_path, table  # noqa: E402
 
 GEN_PROMPT = (
     "Write a Python module with twenty small utility functions for working with strings "
@@ -63,21 +63,10 @@ def parse_stats(err: str) -> dict:
 
 
 def bench_generation(model_path: Path, home: Path, model: str, n: int, reps: int, threads: int) -> dict:
-    from llama_cpp import Llama
-
     from coder_cli.core.prompts import ask_messages, ask_parts
 
     messages = ask_messages(ask_parts(GEN_PROMPT, None, [], None))
-    llm = Llama(
-        model_path=str(model_path),
-        n_ctx=8192,
-        n_batch=512,
-        n_ubatch=512,
-        n_threads=threads,
-        n_threads_batch=threads,
-        flash_attn=True,
-        verbose=False,
-    )
+    llm = raw_llama(model_path, threads)
     raw, cli, cli_internal, raw_tokens, cli_tokens = [], [], [], [], []
     for _ in range(reps):
         llm.reset()
@@ -111,24 +100,13 @@ def bench_generation(model_path: Path, home: Path, model: str, n: int, reps: int
 
 
 def bench_prompt(model_path: Path, n_prompt: int, reps: int, threads: int) -> dict:
-    from llama_cpp import Llama
-
     from coder_cli import manifest
     from coder_cli.engine import GenParams
     from coder_cli.engine.llama import LlamaEngine
 
     source = (Path(__file__).resolve().parent.parent / "coder_cli" / "store.py").read_text()
     engine = LlamaEngine(str(model_path), "bench", n_ctx=8192, threads=threads, chat_stops=manifest.default().stop_chat)
-    llm = Llama(
-        model_path=str(model_path),
-        n_ctx=8192,
-        n_batch=512,
-        n_ubatch=512,
-        n_threads=threads,
-        n_threads_batch=threads,
-        flash_attn=True,
-        verbose=False,
-    )
+    llm = raw_llama(model_path, threads)
     raw, eng = [], []
     for i in range(reps):
         # A different first token each repetition: nothing is reused from a cache.

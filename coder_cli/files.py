@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from coder_cli.core.languages import is_binary
 from coder_cli.errors import CoderError, ExitCode, UsageError
 
 
@@ -64,7 +65,7 @@ def decode(data: bytes, path: Path) -> TextFile:
     """Decode DATA; refuse (UsageError) what cannot be written back exactly."""
     bom = data.startswith(codecs.BOM_UTF8)
     body = data[len(codecs.BOM_UTF8) :] if bom else data
-    if b"\0" in body[:8192]:
+    if is_binary(body):
         raise UsageError(f"{path} is a binary file")
     encodings = ["utf-8"]
     for line in body.split(b"\n", 2)[:2]:
@@ -87,16 +88,20 @@ def decode(data: bytes, path: Path) -> TextFile:
     raise UsageError(f"{path} is not UTF-8 (nor in an encoding it declares)", "convert it to UTF-8 first")
 
 
-def read_text(path: Path) -> TextFile:
+def read_bytes(path: Path) -> bytes:
+    """PATH's bytes; a missing file, a folder or an unreadable file is a UsageError."""
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
         raise UsageError(f"file not found: {path}") from None
     except IsADirectoryError:
-        raise UsageError(f"{path} is a folder") from None
-    except PermissionError:
-        raise UsageError(f"cannot read {path}: permission denied") from None
-    return decode(data, path)
+        raise UsageError(f"{path} is a folder, not a file") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def read_text(path: Path) -> TextFile:
+    return decode(read_bytes(path), path)
 
 
 def check_inside(path: Path, root: Path) -> Path:

@@ -208,7 +208,7 @@ class Store:
                 f"or download it with `coder models pull {m.id}`"
             )
         else:
-            hint = f"download it with `coder models pull {m.id}` ({_human(m.bytes)})"
+            hint = f"download it with `coder models pull {m.id}` ({human_size(m.bytes)})"
         return ModelError(f"model {m.id} is not installed", hint)
 
     # -- pull ------------------------------------------------------------------------------
@@ -248,7 +248,7 @@ class Store:
         free = self._disk_usage(self.dir).free
         if free < need + (64 << 20):
             raise ModelError(
-                f"not enough disk space in {self.dir}: {_human(need)} needed, {_human(free)} free",
+                f"not enough disk space in {self.dir}: {human_size(need)} needed, {human_size(free)} free",
                 "free some space, or set CODER_HOME to a folder on a larger disk",
             )
 
@@ -414,12 +414,9 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
-def _human(n: int) -> str:
+def human_size(n: int) -> str:
     for unit in ("B", "KB", "MB", "GB"):
         if n < 1000 or unit == "GB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1000
     return f"{n} B"
-
-
-human_size = _human

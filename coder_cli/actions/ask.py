@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coder_cli.core.extract import CodeExtractor
+from coder_cli.core.languages import is_binary
 from coder_cli.core.prompts import Part, ask_messages, ask_parts
 from coder_cli.engine import Engine, GenParams, GenStats
 from coder_cli.errors import ContextOverflow, UsageError
+from coder_cli.files import read_bytes
 
 # The reply always gets at least this many tokens of room (or max_tokens, if smaller).
 MIN_REPLY = 256
@@ -43,15 +45,8 @@ class AskResult:
 def read_files(paths: list[Path]) -> list[tuple[str, str]]:
     out = []
     for path in paths:
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise UsageError(f"file not found: {path}") from None
-        except IsADirectoryError:
-            raise UsageError(f"{path} is a folder; pass files with -f") from None
-        except OSError as exc:
-            raise UsageError(f"cannot read {path}: {exc.strerror}") from None
-        if b"\0" in data[:8192]:
+        data = read_bytes(path)
+        if is_binary(data):
             raise UsageError(f"{path} looks like a binary file", "pass text files only")
         out.append((str(path), data.decode("utf-8", errors="replace")))
     return out
@@ -104,21 +99,23 @@ def run_ask(
     params = GenParams(max_tokens=max_tokens, temperature=req.temperature, seed=req.seed)
     extractor = CodeExtractor() if req.extract else None
     pieces: list[str] = []
+    code_pieces: list[str] = []
     gen = engine.chat(messages, params)
     try:
         for piece in gen:
             pieces.append(piece)
-            emit(extractor.feed(piece) if extractor else piece)
+            if extractor:
+                code_pieces.append(extractor.feed(piece))
+                emit(code_pieces[-1])
+            else:
+                emit(piece)
         if extractor:
-            emit(extractor.finish())
+            code_pieces.append(extractor.finish())
+            emit(code_pieces[-1])
     finally:
         gen.close()
     reply = "".join(pieces)
-    code = None
-    if extractor:
-        from coder_cli.core.extract import extract_code
-
-        code = extract_code(reply)
+    code = "".join(code_pieces) if extractor else None
     if gen.stats.finish_reason == "length":
         notes.append(f"the reply stopped at the {max_tokens:,}-token limit (--max-tokens)")
     return AskResult(

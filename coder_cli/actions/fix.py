@@ -116,11 +116,16 @@ def run_fix(req: FixRequest, load: Callable[[], Engine], note: Callable[[str], N
         failure = failures.parse(before.output)
         note(f"failure: {failure.summary}")
         engine = load()
-        ctx = units.Context(target, root, rel, original, lang or "text", home, engine.count_tokens, req.use_map)
-        unit = units.choose(ctx, failure)
-        result.unit = unit
-        note(f"rewriting {unit.describe()} of {rel}")
-        _loop(req, engine, ctx, unit, failure, check, scratch, result, note)
+        ctx = units.Context(
+            target, root, rel, original, lang or "text", home, engine.count_tokens, engine.info.model, req.use_map
+        )
+        try:
+            unit = units.choose(ctx, failure)
+            result.unit = unit
+            note(f"rewriting {unit.describe()} of {rel}")
+            _loop(req, engine, ctx, unit, failure, check, scratch, result, note)
+        finally:
+            ctx.close()
     result.seconds = time.perf_counter() - t0
     return result
 

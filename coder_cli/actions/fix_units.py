@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from coder_cli.core.edits import pick_block, replace_lines
@@ -45,10 +46,29 @@ class Context:
     lang: str
     home: Path
     count_tokens: Callable[[str], int]
+    tokenizer_id: str
     use_map: bool = True
 
     def lines(self) -> list[str]:
         return self.original.text.split("\n")
+
+    @cached_property
+    def original_tags(self):
+        """Tags of the file as it is on disk (parsed once; every candidate is compared with them)."""
+        return _tags(self.original.text, self.lang)
+
+    @cached_property
+    def index(self):
+        """The repository index, opened and scanned once for the definitions and the map."""
+        from coder_cli.context.repomap import RepoIndex
+
+        index = RepoIndex(self.root, self.home, time_budget=10)
+        index.scan()
+        return index
+
+    def close(self) -> None:
+        if "index" in self.__dict__:
+            self.index.close()
 
 
 def _tags(text: str, lang: str):
@@ -79,7 +99,7 @@ def choose(ctx: Context, failure: Failure) -> Unit:
     n_lines = len(ctx.lines())
     if n_lines <= WHOLE_FILE_LINES or ctx.lang not in _known():
         return _whole(ctx)
-    tags = _tags(ctx.original.text, ctx.lang)
+    tags = ctx.original_tags
     if tags.has_error and n_lines <= SMALL_FILE_LINES:
         return _whole(ctx)
     defs = [d for d in tags.defs if d.kind in UNIT_KINDS or d.kind in {"interface", "enum"}]
@@ -172,19 +192,13 @@ def related_definitions(ctx: Context, unit: Unit, budget: int) -> list[tuple[str
     if unit.kind == "file" and len(ctx.lines()) > SMALL_FILE_LINES:
         return []
     from coder_cli.context import lookups
-    from coder_cli.context.repomap import RepoIndex
 
     called = set(_tags(unit.text, ctx.lang).refs) if ctx.lang in _known() else set()
-    own = {d.name for d in _tags(ctx.original.text, ctx.lang).defs} if ctx.lang in _known() else set()
+    own = {d.name for d in ctx.original_tags.defs} if ctx.lang in _known() else set()
     wanted = called - own
     if not wanted:
         return []
-    index = RepoIndex(ctx.root, ctx.home, time_budget=10)
-    try:
-        index.scan()
-        defs = [d for d in lookups.definitions(index, wanted) if d.path != ctx.rel]
-    finally:
-        index.close()
+    defs = [d for d in lookups.definitions(ctx.index, wanted) if d.path != ctx.rel]
     out, used = [], 0
     for d in sorted(defs, key=lambda d: (d.end_line - d.start_line, d.path)):
         n = ctx.count_tokens(d.source)
@@ -196,16 +210,18 @@ def related_definitions(ctx: Context, unit: Unit, budget: int) -> list[tuple[str
 
 
 def small_map(ctx: Context, budget: int) -> str | None:
-    from coder_cli.context.repomap import RepoIndex, build_map
+    from coder_cli.context.repomap import build_map
 
-    index = RepoIndex(ctx.root, ctx.home, time_budget=10)
-    try:
-        fs = index.list()
-        if len(fs.files) < 3:
-            return None
-        m = build_map(index, budget=budget, count_tokens=ctx.count_tokens, tokenizer_id="fix", focus=[ctx.rel], exclude=[ctx.rel])
-    finally:
-        index.close()
+    if len(ctx.index.list().files) < 3:
+        return None
+    m = build_map(
+        ctx.index,
+        budget=budget,
+        count_tokens=ctx.count_tokens,
+        tokenizer_id=ctx.tokenizer_id,
+        focus=[ctx.rel],
+        exclude=[ctx.rel],
+    )
     return m.text or None
 
 
@@ -305,7 +321,7 @@ def verify(ctx: Context, new: str) -> None:
     after = _tags(new, ctx.lang)
     if after.has_error and ctx.lang != "python":
         raise Rejected("it does not parse")
-    before = {d.name for d in _tags(ctx.original.text, ctx.lang).defs if d.scope == -1}
+    before = {d.name for d in ctx.original_tags.defs if d.scope == -1}
     if ctx.lang == "python":  # tree-sitter may not see a definition whose own line is the syntax error
         before |= set(_TOP_DEF.findall(ctx.original.text))
     lost = before - {d.name for d in after.defs}

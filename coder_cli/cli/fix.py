@@ -135,7 +135,7 @@ def _explain(rt, result) -> None:
 
 def _filter(rt, test, rounds, lang, timeout, note) -> int:
     from coder_cli.actions.fix import FixRequest, run_fix
-    from coder_cli.context.languages import EXTENSIONS
+    from coder_cli.core.languages import EXTENSIONS
     from coder_cli.errors import UsageError
 
     if not lang:

@@ -158,7 +158,3 @@ def list_files(root: Path) -> FileSet:
             continue
         fs.files.append(SourceFile(rel, lang, st.st_mtime_ns, st.st_size))
     return fs
-
-
-def is_binary(data: bytes) -> bool:
-    return b"\0" in data[:8192]

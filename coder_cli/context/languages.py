@@ -6,42 +6,8 @@ from functools import cache
 from importlib import resources
 from pathlib import PurePosixPath
 
-# extension -> tree-sitter-language-pack name
-EXTENSIONS: dict[str, str] = {
-    ".py": "python",
-    ".pyi": "python",
-    ".pyw": "python",
-    ".js": "javascript",
-    ".mjs": "javascript",
-    ".cjs": "javascript",
-    ".jsx": "javascript",
-    ".ts": "typescript",
-    ".mts": "typescript",
-    ".cts": "typescript",
-    ".tsx": "tsx",
-    ".go": "go",
-    ".rs": "rust",
-    ".java": "java",
-    ".c": "c",
-    ".h": "c",
-    ".cc": "cpp",
-    ".cpp": "cpp",
-    ".cxx": "cpp",
-    ".hpp": "cpp",
-    ".hh": "cpp",
-    ".hxx": "cpp",
-    ".cs": "csharp",
-    ".rb": "ruby",
-    ".php": "php",
-    ".kt": "kotlin",
-    ".kts": "kotlin",
-    ".swift": "swift",
-    ".sh": "bash",
-    ".bash": "bash",
-    ".lua": "lua",
-    ".scala": "scala",
-    ".sc": "scala",
-}
+from coder_cli.core.languages import EXTENSIONS
+
 # interpreter named by a shebang -> language
 INTERPRETERS: dict[str, str] = {
     "python": "python",

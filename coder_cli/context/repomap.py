@@ -94,6 +94,7 @@ class RepoIndex:
         self.fileset: FileSet | None = None
         self.tags: dict[str, tuple] = {}  # rel -> FileTags.dump() tuple
         self.stats = MapStats()
+        self._scanned = False
 
     def list(self) -> FileSet:
         if self.fileset is None:
@@ -101,7 +102,13 @@ class RepoIndex:
         return self.fileset
 
     def scan(self) -> MapStats:
-        """Bring the cache up to date with the work tree; load every file's tags."""
+        """Bring the cache up to date with the work tree; load every file's tags.
+
+        The index is a snapshot of the file set listed once (``list``): a complete scan is
+        not repeated, so several maps and lookups on one index read the cache once.
+        """
+        if self._scanned and not self.stats.partial:
+            return self.stats
         t0 = time.perf_counter()
         fs = self.list()
         cached = self.cache.load()
@@ -129,6 +136,7 @@ class RepoIndex:
         st.partial = st.unindexed > 0
         self._count()
         st.seconds = time.perf_counter() - t0
+        self._scanned = True
         return st
 
     def _parse(self, todo: list, t0: float) -> list[tuple]:

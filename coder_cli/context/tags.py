@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from coder_cli.context.languages import parser_and_query
+from coder_cli.core.languages import is_binary
 
 MAX_LINE = 160
 
@@ -57,7 +58,7 @@ def extract(source: bytes, lang: str) -> FileTags:
     """Tags of SOURCE. A file with syntax errors still yields the tags of its valid parts."""
     from tree_sitter import QueryCursor
 
-    if b"\0" in source[:8192]:
+    if is_binary(source):
         return FileTags(binary=True)
     parser, query = parser_and_query(lang)
     tree = parser.parse(source)

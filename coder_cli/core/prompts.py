@@ -6,35 +6,17 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 from coder_cli.core.extract import fence
+from coder_cli.core.languages import EXTENSIONS
 
 ASK_SYSTEM = (
     "You are coder, an expert programming assistant in a terminal. "
     "Answer directly and concisely. Put code in fenced Markdown code blocks with a language tag."
 )
 
+# Fence tags: the source languages, plus the text formats people pipe in.
 _LANGS = {
-    ".py": "python",
-    ".js": "javascript",
-    ".ts": "typescript",
-    ".tsx": "tsx",
+    **EXTENSIONS,
     ".jsx": "jsx",
-    ".go": "go",
-    ".rs": "rust",
-    ".java": "java",
-    ".c": "c",
-    ".h": "c",
-    ".cc": "cpp",
-    ".cpp": "cpp",
-    ".hpp": "cpp",
-    ".cs": "csharp",
-    ".rb": "ruby",
-    ".php": "php",
-    ".kt": "kotlin",
-    ".swift": "swift",
-    ".sh": "bash",
-    ".bash": "bash",
-    ".lua": "lua",
-    ".scala": "scala",
     ".md": "markdown",
     ".json": "json",
     ".toml": "toml",

@@ -90,6 +90,8 @@ def main() -> None:
         llm = raw_llama(model_path)
     fixed = {p: 0 for p in paths}
     times: list[float] = []
+    fixed_times: list[float] = []
+    by = {"line round": 0, "rewrite": 0}
     out = args.out.open("w") if args.out else None
     for i, task in enumerate(tasks, 1):
         row = {"task_id": task["task_id"], "bug_type": task["bug_type"]}
@@ -105,6 +107,7 @@ def main() -> None:
                     "--model",
                     args.model,
                     "--yes",
+                    "--json",
                     "--timeout",
                     "20",
                     "--test",
@@ -117,6 +120,11 @@ def main() -> None:
                 timeout=1800,
             )
             times.append(time.perf_counter() - t0)
+            try:
+                report = json.loads(r.stdout)
+            except ValueError:
+                report = {}
+            passed = [a["how"] for a in report.get("attempts", []) if a["outcome"] == "passed"]
             after = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
             ok = (
                 r.returncode == 0
@@ -126,7 +134,11 @@ def main() -> None:
             if not ok:
                 assert after["solution.py"] == before["solution.py"], f"{task['task_id']}: changed but not fixed"
             row["coder"] = ok
+            row["seconds"] = round(times[-1], 2)
             fixed["coder"] += ok
+            if ok:
+                fixed_times.append(times[-1])
+                by["rewrite" if passed and passed[0].startswith("rewrite") else "line round"] += 1
         if "naive" in paths:
             folder = work / f"naive-{i}"
             write_project(task, folder)
@@ -146,7 +158,8 @@ def main() -> None:
     rows = [[p, f"{fixed[p]}/{n}", f"{100 * fixed[p] / n:.1f}"] for p in paths]
     print(table(["path", "repaired", "%"], rows))
     if times:
-        print(f"\ncoder fix: median wall time per task {median(times):.1f} s")
+        print(f"\ncoder fix: median wall time per task {median(times):.1f} s, per repaired task {median(fixed_times):.1f} s")
+        print(f"repaired by the line round: {by['line round']}, by a rewrite: {by['rewrite']}")
     if len(paths) == 2:
         print(f"coder - naive: {100 * (fixed['coder'] - fixed['naive']) / n:+.1f} points (goal: >= +15)")
 

@@ -17,10 +17,10 @@ pytestmark = pytest.mark.model
 FIXTURES = Path(__file__).parent / "fixtures" / "fix"
 CASES = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir())
 TEST_CMD = f"{sys.executable} -m pytest -q -p no:cacheprovider test_mod.py"
-# Issue 4 asks for at least 8 of these 12 with the 0.5B model. The loop repairs 8 today (greedy
-# first, seeded samples after: the same 8 in two runs on 2026-11-25); the floor leaves one of slack
-# for a different CPU's arithmetic.
-MIN_FIXED = 7
+# Issue 4 asks for at least 8 of these 12 with the 0.5B model. With the line round (FIM holes)
+# the loop repairs 11 (2026-11-25; before it, rewrites alone repaired 8); the floor leaves one of
+# slack for a different CPU's arithmetic.
+MIN_FIXED = 10
 
 
 def _copy(tmp_path: Path, name: str) -> Path:
@@ -75,7 +75,7 @@ def test_ctrl_c_during_generation_writes_nothing(model_home, tmp_path):
     )
     deadline = time.monotonic() + 120
     seen = ""
-    while time.monotonic() < deadline and "rewriting" not in seen:
+    while time.monotonic() < deadline and "repairing" not in seen:
         seen += proc.stderr.readline()
     time.sleep(0.5)  # inside generation
     proc.send_signal(signal.SIGINT)

@@ -4,11 +4,13 @@ candidate in a scratch copy, loop; the real file is only written by the caller, 
 from __future__ import annotations
 
 import difflib
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from coder_cli.actions import fix_lines
 from coder_cli.actions import fix_units as units
 from coder_cli.actions.checks import Check, CheckResult, plan
 from coder_cli.actions.scratch import Scratch
@@ -42,7 +44,7 @@ class FixRequest:
 @dataclass
 class Attempt:
     round: int
-    temperature: float
+    how: str  # "rewrite", "rewrite, sampled at 1", "line 12 refilled", ...
     outcome: str  # "passed", "failed", or "rejected: why"
     summary: str
     seconds: float
@@ -122,7 +124,7 @@ def run_fix(req: FixRequest, load: Callable[[], Engine], note: Callable[[str], N
         try:
             unit = units.choose(ctx, failure)
             result.unit = unit
-            note(f"rewriting {unit.describe()} of {rel}")
+            note(f"repairing {unit.describe()} of {rel}")
             _loop(req, engine, ctx, unit, failure, check, scratch, result, note)
         finally:
             ctx.close()
@@ -137,71 +139,168 @@ def _run(check: Check, scratch: Scratch, rel: str) -> CheckResult:
     return CheckResult(res.passed, out, res.seconds, res.timed_out)
 
 
+MAX_LINE_CHECKS = 30  # candidates the line round may run the check on
+
+
+class _Search:
+    """The candidates of one repair: each is checked once in the scratch copy."""
+
+    def __init__(self, ctx, check: Check, scratch: Scratch, result: FixResult, note) -> None:
+        self.ctx, self.check, self.scratch, self.result, self.note = ctx, check, scratch, result, note
+        self.seen_code: set[str] = set()
+
+    def attempt(self, round_no: int, how: str, outcome: str, summary: str, t0: float) -> None:
+        self.result.attempts.append(Attempt(round_no, how, outcome, summary, time.perf_counter() - t0))
+        self.note(f"round {round_no} ({how}): {outcome}" + (f" ({summary})" if summary else ""))
+
+    def run(self, candidate: str, round_no: int, how: str, t0: float) -> CheckResult | None:
+        """Check CANDIDATE; None when it was checked before. Sets the result when it passes."""
+        if candidate in self.seen_code:
+            self.attempt(round_no, how, "rejected: same as an earlier candidate", "", t0)
+            return None
+        self.seen_code.add(candidate)
+        self.scratch.write(self.ctx.rel, self.ctx.original.encode(candidate))
+        try:
+            res = _run(self.check, self.scratch, self.ctx.rel)
+        finally:
+            self.scratch.write(self.ctx.rel, self.ctx.original.raw)
+        if res.passed:
+            self.attempt(round_no, how, "passed", "", t0)
+            self.result.fixed, self.result.after = candidate, res
+        return res
+
+
+def round_plan(rounds: int, failure, has_fim: bool) -> list[str]:
+    """What each round does: "rewrite" (the unit, with feedback from the last round) or "lines"
+    (one line at a time through FIM). A failure that names something missing, or a file that does
+    not parse, is a rewrite's job first; wrong values are usually one wrong line."""
+    if not has_fim or rounds < 2:
+        return ["rewrite"] * rounds
+    rewrite_first = bool(_REWRITE_FIRST.search(failure.summary))
+    plan = ["rewrite", "lines"] if rewrite_first else ["lines", "rewrite"]
+    return plan + ["rewrite"] * (rounds - 2)
+
+
+_REWRITE_FIRST = re.compile(
+    r"\b(NameError|ImportError|ModuleNotFoundError|SyntaxError|IndentationError|TabError|syntax error"
+    r"|cannot find|undefined|not defined|unresolved|TypeError: \w+\(\) (missing|takes|got))",
+    re.I,
+)
+
+
 def _loop(req, engine: Engine, ctx, unit, failure, check: Check, scratch: Scratch, result: FixResult, note) -> None:
-    count = engine.count_tokens
-    first = fix_request(
-        check=check.description.split(" (in ")[0],
-        digest=failures.digest(failure, ctx.rel, ctx.lines()),
-        failure=failures.trim(failure.output, FAILURE_BUDGET, count),
-        unit_kind=unit.kind,
-        unit_name=unit.name,
-        rel=ctx.rel,
-        lang=ctx.lang,
-        unit_text=unit.text,
-        first_line=unit.first + 1,
-        test_source=units.failing_test_source(ctx, failure, TEST_BUDGET),
-        related=units.related_definitions(ctx, unit, RELATED_BUDGET),
-        repo_map=units.small_map(ctx, MAP_BUDGET) if req.use_map else None,
-    )
-    messages = [{"role": "system", "content": FIX_SYSTEM}, {"role": "user", "content": first}]
-    what = f"{ctx.rel}" if unit.kind == "file" else f"{unit.kind} `{unit.name}`"
-    seen_code: set[str] = set()
-    seen_failures = {failure.summary}
-    last_summary = failure.summary
-    stuck = False
-    for round_no in range(1, req.rounds + 1):
-        temps = [(SAMPLE_TEMPERATURE, seed + 100 * round_no) for seed in range(1, req.samples + 1)] if stuck else [(0.0, 0)]
+    search = _Search(ctx, check, scratch, result, note)
+    rewrite = _Rewrite(req, engine, ctx, unit, failure, check, search)
+    for round_no, kind in enumerate(round_plan(req.rounds, failure, engine.fim_tokens() is not None), 1):
+        if kind == "lines":
+            _lines_round(round_no, engine, ctx, unit, failure, search)
+        else:
+            rewrite.round(round_no)
+        if result.fixed is not None:
+            return
+
+
+def _lines_round(round_no: int, engine: Engine, ctx, unit, failure, search: _Search) -> None:
+    lines = ctx.lines()
+    first, last = units.focus(ctx, unit, failure)
+    failing = [loc.line - 1 for loc in reversed(failure.in_file(ctx.rel, "."))]
+    order = fix_lines.holes(lines, first, last, ctx.lang, failing)
+    if (first, last) != (unit.first, unit.last):
+        rest = fix_lines.holes(lines, unit.first, unit.last, ctx.lang, [])
+        order += [i for i in rest if i not in order]
+    checks = 0
+    t0 = time.perf_counter()
+    for cand in fix_lines.candidates(engine, lines, order[: fix_lines.MAX_HOLES]):
+        if cand.text is not None and cand.text.strip() == lines[cand.line].strip():
+            continue
+        new = cand.apply(lines)
+        try:
+            units.verify(ctx, new)
+        except units.Rejected:
+            continue
+        if new in search.seen_code:
+            continue
+        res = search.run(new, round_no, cand.describe(), t0)
+        if search.result.fixed is not None:
+            return
+        checks += 1
+        if res is not None:
+            search.attempt(round_no, cand.describe(), "failed", failures.parse(res.output).summary, t0)
+        t0 = time.perf_counter()
+        if checks >= MAX_LINE_CHECKS:
+            break
+
+
+class _Rewrite:
+    """Rounds that ask for the whole unit rewritten, in one conversation: the failure of each
+    round's first candidate is fed back; a round that makes no progress samples the next."""
+
+    def __init__(self, req, engine: Engine, ctx, unit, failure, check: Check, search: _Search) -> None:
+        count = engine.count_tokens
+        first = fix_request(
+            check=check.description.split(" (in ")[0],
+            digest=failures.digest(failure, ctx.rel, ctx.lines()),
+            failure=failures.trim(failure.output, FAILURE_BUDGET, count),
+            unit_kind=unit.kind,
+            unit_name=unit.name,
+            rel=ctx.rel,
+            lang=ctx.lang,
+            unit_text=unit.text,
+            first_line=unit.first + 1,
+            test_source=units.failing_test_source(ctx, failure, TEST_BUDGET),
+            related=units.related_definitions(ctx, unit, RELATED_BUDGET),
+            repo_map=units.small_map(ctx, MAP_BUDGET) if req.use_map else None,
+        )
+        self.req, self.engine, self.ctx, self.unit, self.search = req, engine, ctx, unit, search
+        self.messages = [{"role": "system", "content": FIX_SYSTEM}, {"role": "user", "content": first}]
+        self.what = f"{ctx.rel}" if unit.kind == "file" else f"{unit.kind} `{unit.name}`"
+        self.seen_failures = {failure.summary}
+        self.last_summary = failure.summary
+        self.stuck = False
+
+    def round(self, round_no: int) -> None:
+        search, ctx, unit, what = self.search, self.ctx, self.unit, self.what
+        count = self.engine.count_tokens
+        if self.stuck:
+            temps = [(SAMPLE_TEMPERATURE, seed + 100 * round_no) for seed in range(1, self.req.samples + 1)]
+        else:
+            temps = [(0.0, 0)]
         feedback: tuple[str, str] | None = None  # (reply, what to say about it): the first candidate's
         progressed = False
         for temperature, seed in temps:
+            how = "rewrite" if temperature == 0 else f"rewrite, sampled at {temperature:g}"
             t0 = time.perf_counter()
             params = GenParams(max_tokens=REPLY_TOKENS, temperature=temperature, seed=seed, top_p=0.95, top_k=50)
-            reply = _first_block(engine, messages, params)
+            reply = _first_block(self.engine, self.messages, params)
             try:
                 candidate = units.apply(ctx, unit, reply)
             except units.Unchanged:
-                _attempt(result, round_no, temperature, "rejected: it changes nothing", "", t0, note)
-                feedback = feedback or (reply, fix_unchanged(last_summary, what))
+                search.attempt(round_no, how, "rejected: it changes nothing", "", t0)
+                feedback = feedback or (reply, fix_unchanged(self.last_summary, what))
                 continue
             except (NoCodeBlock, units.Rejected) as exc:
-                _attempt(result, round_no, temperature, f"rejected: {exc}", "", t0, note)
+                search.attempt(round_no, how, f"rejected: {exc}", "", t0)
                 feedback = feedback or (reply, fix_unusable(str(exc), what))
                 continue
-            if candidate in seen_code:
-                _attempt(result, round_no, temperature, "rejected: same as an earlier candidate", "", t0, note)
+            res = search.run(candidate, round_no, how, t0)
+            if res is None:
                 continue
-            seen_code.add(candidate)
-            scratch.write(ctx.rel, ctx.original.encode(candidate))
-            res = _run(check, scratch, ctx.rel)
-            if res.passed:
-                _attempt(result, round_no, temperature, "passed", "", t0, note)
-                result.fixed, result.after = candidate, res
+            if search.result.fixed is not None:
                 return
             new_failure = failures.parse(res.output)
-            _attempt(result, round_no, temperature, "failed", new_failure.summary, t0, note)
-            fresh = new_failure.summary not in seen_failures
-            seen_failures.add(new_failure.summary)
+            search.attempt(round_no, how, "failed", new_failure.summary, t0)
+            fresh = new_failure.summary not in self.seen_failures
+            self.seen_failures.add(new_failure.summary)
             progressed = progressed or fresh
             if feedback is None:
-                last_summary = new_failure.summary
+                self.last_summary = new_failure.summary
                 retry = fix_retry(failures.trim(new_failure.output, FAILURE_BUDGET, count), not fresh, what)
                 feedback = (reply, retry)
-        scratch.write(ctx.rel, ctx.original.raw)
         # Greedy decoding that repeats itself, or a failure that does not move: sample next round.
-        stuck = not progressed
+        self.stuck = not progressed
         if feedback is not None:
-            messages += [{"role": "assistant", "content": feedback[0]}, {"role": "user", "content": feedback[1]}]
-            _fit(engine, messages)
+            self.messages += [{"role": "assistant", "content": feedback[0]}, {"role": "user", "content": feedback[1]}]
+            _fit(self.engine, self.messages)
 
 
 def _first_block(engine: Engine, messages: list[dict], params: GenParams) -> str:
@@ -219,11 +318,6 @@ def _first_block(engine: Engine, messages: list[dict], params: GenParams) -> str
     finally:
         gen.close()
     return text
-
-
-def _attempt(result: FixResult, round_no: int, temperature: float, outcome: str, summary: str, t0: float, note) -> None:
-    result.attempts.append(Attempt(round_no, temperature, outcome, summary, time.perf_counter() - t0))
-    note(f"round {round_no}: {outcome}" + (f" ({summary})" if summary else ""))
 
 
 def _fit(engine: Engine, messages: list[dict]) -> None:

@@ -122,6 +122,23 @@ def choose(ctx: Context, failure: Failure) -> Unit:
     return _unit_from_def(ctx, top[0])
 
 
+def focus(ctx: Context, unit: Unit, failure: Failure) -> tuple[int, int]:
+    """The lines of UNIT to look at first: for a whole file, the function around the innermost failing
+    line, else the one the failure names; for a function or class, the unit itself."""
+    if unit.kind != "file" or ctx.lang not in _known():
+        return unit.first, unit.last
+    defs = [d for d in ctx.original_tags.defs if d.kind in UNIT_KINDS]
+    for loc in reversed(failure.in_file(ctx.rel, ".")):
+        inside = [d for d in defs if d.start_line <= loc.line - 1 <= d.end_line and d.kind != "class"]
+        if inside:
+            best = max(inside, key=lambda d: d.start_byte)
+            return best.start_line, best.end_line
+    mentioned = _mentioned([d for d in defs if d.kind != "class"], failure.output + "\n" + "\n".join(failure.failed_tests))
+    if mentioned:
+        return mentioned.start_line, mentioned.end_line
+    return unit.first, unit.last
+
+
 def _known() -> frozenset[str]:
     from coder_cli.context.languages import SUPPORTED
 

@@ -126,10 +126,10 @@ def _explain(rt, result) -> None:
 
         lines.append(f"failure: {parse(result.before.output).summary}")
     if result.unit:
-        lines.append(f"rewrote: {result.unit.describe()}")
+        lines.append(f"unit: {result.unit.describe()}")
     for a in result.attempts:
         extra = f": {a.summary}" if a.summary else ""
-        lines.append(f"round {a.round} (temperature {a.temperature:g}): {a.outcome}{extra} [{a.seconds:.1f} s]")
+        lines.append(f"round {a.round} ({a.how}): {a.outcome}{extra} [{a.seconds:.1f} s]")
     rt.env.stderr.write("\n".join(lines) + "\n")
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from coder_cli.engine.base import Engine, EngineInfo, Generation, GenParams, GenStats, Message
+from coder_cli.engine.base import Engine, EngineInfo, Generation, GenParams, GenStats, Message, TokenScore
 
-__all__ = ["Engine", "EngineInfo", "GenParams", "GenStats", "Generation", "Message", "load_engine"]
+__all__ = ["Engine", "EngineInfo", "GenParams", "GenStats", "Generation", "Message", "TokenScore", "load_engine"]
 
 SCRIPTED_PREFIX = "scripted:"
 
@@ -40,6 +40,7 @@ def load_engine(settings, store, progress=None, warn: Callable[[str], None] | No
         kv_type=settings.kv_type,
         seed=settings.seed,
         chat_stops=m.stop_chat if m else ("<|im_end|>", "<|endoftext|>"),
+        prompt_format=m.prompt if m else None,
         warn=warn,
     )
 

@@ -91,6 +91,21 @@ class EngineInfo:
 Message = dict  # {"role": "system" | "user" | "assistant", "content": str}
 
 
+@dataclass(frozen=True)
+class TokenScore:
+    """How the model rated one token of a given continuation."""
+
+    token: int
+    logprob: float  # log-probability of the given token
+    best: int  # the model's own first choice at that position
+    best_logprob: float
+
+    @property
+    def gap(self) -> float:
+        """How much more likely the model's choice was than the given token (0 when they agree)."""
+        return self.best_logprob - self.logprob
+
+
 @runtime_checkable
 class Engine(Protocol):
     info: EngineInfo
@@ -113,6 +128,20 @@ class Engine(Protocol):
     def chat(self, messages: Sequence[Message], params: GenParams) -> Generation: ...
 
     def complete(self, tokens: Sequence[int], params: GenParams, stop_tokens: Sequence[str] = ()) -> Generation: ...
+
+    def detokenize(self, tokens: Sequence[int]) -> str: ...
+
+    def is_eog(self, token: int) -> bool:
+        """Whether TOKEN ends generation (end of text, end of turn, FIM separators)."""
+        ...
+
+    def fim_tokens(self):
+        """The model's fill-in-the-middle token ids (a ``core.fim.FimTokens``), or None without FIM."""
+        ...
+
+    def score(self, prompt: Sequence[int], continuation: Sequence[int]) -> list[TokenScore]:
+        """Rate each token of CONTINUATION after PROMPT in one pass (reusing the cached prefix)."""
+        ...
 
     def close(self) -> None: ...
 

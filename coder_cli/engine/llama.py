@@ -14,7 +14,7 @@ import codecs
 import os
 from collections.abc import Iterator, Sequence
 
-from coder_cli.engine.base import EngineInfo, Generation, GenParams, GenStats, Message, StopMatcher, now
+from coder_cli.engine.base import EngineInfo, Generation, GenParams, GenStats, Message, StopMatcher, TokenScore, now
 from coder_cli.errors import ContextOverflow, ModelError
 
 _KV_TYPES = {"f16": 1, "q8_0": 8, "q4_0": 2}
@@ -64,6 +64,7 @@ class LlamaEngine:
         kv_type: str = "f16",
         seed: int = 0,
         chat_stops: Sequence[str] = (),
+        prompt_format=None,
         warn=None,
     ) -> None:
         import llama_cpp
@@ -129,6 +130,8 @@ class LlamaEngine:
         )
         self._template = None
         self._chat_stop_ids = {self.special_token_id(s) for s in chat_stops if self._has_special(s)}
+        self._prompt_format = prompt_format
+        self._fim = None
 
     # -- tokens --------------------------------------------------------------------------
     @property
@@ -156,6 +159,66 @@ class LlamaEngine:
                 "use a Qwen2.5-Coder model (see `coder models list`)",
             )
         return ids[0]
+
+    def is_eog(self, token: int) -> bool:
+        return bool(self._llama_cpp.llama_vocab_is_eog(self._vocab, token))
+
+    def fim_tokens(self):
+        """FIM token ids from the manifest's prompt format (Qwen's names for a bare GGUF); None without them."""
+        if self._fim is None:
+            from types import SimpleNamespace
+
+            from coder_cli.core.fim import fim_tokens
+
+            fmt = self._prompt_format or SimpleNamespace(
+                fim_prefix="<|fim_prefix|>",
+                fim_suffix="<|fim_suffix|>",
+                fim_middle="<|fim_middle|>",
+                repo_name="<|repo_name|>",
+                file_sep="<|file_sep|>",
+            )
+            try:
+                self._fim = fim_tokens(self.special_token_id, fmt)
+            except ModelError:
+                self._fim = False
+        return self._fim or None
+
+    def score(self, prompt: Sequence[int], continuation: Sequence[int]) -> list[TokenScore]:
+        """Teacher-forced ratings of CONTINUATION after PROMPT: one batched pass with logits for every
+        position, reusing the cached prefix; the cache then holds PROMPT + CONTINUATION."""
+        import numpy as np
+
+        llm = self._llm
+        tokens = list(prompt) + list(continuation)
+        if not prompt or not continuation:
+            return []
+        self.check_fits(len(tokens), 1)
+        # The logits that predict continuation[0] come from the prompt's last token: evaluate it again.
+        keep = min(self._cached_prefix(tokens), len(prompt) - 1)
+        llm._ctx.kv_cache_seq_rm(-1, keep, -1)
+        llm.n_tokens = keep
+        n_vocab = llm.n_vocab()
+        out: list[TokenScore] = []
+        todo = tokens[keep:]
+        for i in range(0, len(todo), llm.n_batch):
+            batch = todo[i : i + llm.n_batch]
+            n_past = llm.n_tokens
+            llm._batch.set_batch(batch=batch, n_past=n_past, logits_all=True)
+            llm._ctx.decode(llm._batch)
+            llm.input_ids[n_past : n_past + len(batch)] = batch
+            llm.n_tokens += len(batch)
+            rows = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(len(batch), n_vocab))
+            for r in range(len(batch)):
+                pos = n_past + r
+                if pos < len(prompt) - 1 or pos + 1 >= len(tokens):
+                    continue
+                row = rows[r].astype(np.float64)
+                top = float(row.max())
+                norm = top + float(np.log(np.exp(row - top).sum()))
+                given = tokens[pos + 1]
+                best = int(row.argmax())
+                out.append(TokenScore(given, float(row[given]) - norm, best, top - norm))
+        return out
 
     def _token_text(self, token: int) -> str:
         if token < 0:

@@ -1,7 +1,8 @@
 """A scripted engine for deterministic logic tests (never instead of a real test).
 
 Chosen through the same registry as the real engines, with the model name
-``scripted:FILE``, where FILE is JSON: ``{"replies": ["...", ...], "n_ctx": 4096}``.
+``scripted:FILE``, where FILE is JSON: ``{"replies": ["...", ...], "n_ctx": 4096, "fim": false}``
+(with ``"fim": true`` it claims FIM tokens, so `coder fix` also runs its line round).
 Each chat or complete call takes the next reply (the last one repeats). Calls
 are recorded in FILE + ".calls.jsonl" so a CLI test can check what was asked.
 Tokens are whitespace-separated words, so counts are predictable.
@@ -14,15 +15,16 @@ import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from coder_cli.engine.base import EngineInfo, Generation, GenParams, GenStats, Message, now
+from coder_cli.engine.base import EngineInfo, Generation, GenParams, GenStats, Message, TokenScore, now
 from coder_cli.errors import ContextOverflow, ModelError
 
 _WORD = re.compile(r"\s*\S+|\s+")
 
 
 class ScriptedEngine:
-    def __init__(self, replies: Sequence[str], n_ctx: int = 4096, record: Path | None = None) -> None:
+    def __init__(self, replies: Sequence[str], n_ctx: int = 4096, record: Path | None = None, fim: bool = False) -> None:
         self.replies = list(replies) or [""]
+        self.fim = fim
         self.calls: list[dict] = []
         self._record = record
         self._next = 0
@@ -46,7 +48,8 @@ class ScriptedEngine:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise ModelError(f"cannot read scripted engine file {path}: {exc}") from None
-        return cls(data.get("replies", []), int(data.get("n_ctx", 4096)), path.with_name(path.name + ".calls.jsonl"))
+        record = path.with_name(path.name + ".calls.jsonl")
+        return cls(data.get("replies", []), int(data.get("n_ctx", 4096)), record, bool(data.get("fim", False)))
 
     @property
     def n_ctx(self) -> int:
@@ -64,6 +67,22 @@ class ScriptedEngine:
 
     def special_token_id(self, text: str) -> int:
         return {"<|fim_prefix|>": 1, "<|fim_suffix|>": 2, "<|fim_middle|>": 3, "<|repo_name|>": 4, "<|file_sep|>": 5}.get(text, 9)
+
+    def detokenize(self, tokens: Sequence[int]) -> str:
+        words = {v: k for k, v in self._vocab.items()}
+        return "".join(words.get(t, "") for t in tokens)
+
+    def is_eog(self, token: int) -> bool:
+        return token < 100
+
+    def fim_tokens(self):
+        from coder_cli.core.fim import FimTokens
+
+        return FimTokens(1, 2, 3, 4, 5) if self.fim else None
+
+    def score(self, prompt: Sequence[int], continuation: Sequence[int]) -> list[TokenScore]:
+        """The scripted model agrees with every token it is shown."""
+        return [TokenScore(t, 0.0, t, 0.0) for t in continuation]
 
     def check_fits(self, n_prompt: int, reserve: int) -> None:
         if n_prompt + reserve > self.n_ctx:

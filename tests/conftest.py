@@ -86,9 +86,9 @@ def home(tmp_path: Path) -> Path:
 def scripted(tmp_path: Path):
     """Write a scripted-engine file; returns (model spec, calls reader)."""
 
-    def make(*replies: str, n_ctx: int = 4096):
+    def make(*replies: str, n_ctx: int = 4096, fim: bool = False):
         path = tmp_path / "script.json"
-        path.write_text(json.dumps({"replies": list(replies), "n_ctx": n_ctx}))
+        path.write_text(json.dumps({"replies": list(replies), "n_ctx": n_ctx, "fim": fim}))
         calls = path.with_name(path.name + ".calls.jsonl")
 
         def read_calls() -> list[dict]:

@@ -217,3 +217,38 @@ def test_model_path_is_used_in_place(model_home, model_path, tmp_path):
     r = run_cli(["ask", "--model", str(model_path), "--max-tokens", "8", "Say hi."], other_home)
     assert r.code == 0, r.stderr
     assert not (other_home / "models").exists() or not list((other_home / "models").iterdir())
+
+
+COUNT_UPPER = (
+    "def count_upper(s):\n"
+    "    count = 0\n"
+    "    for i in range(0, len(s), 2):\n"
+    '        if s[i] in "AEIOU":\n'
+    "            count += 2\n"
+    "    return count\n"
+)
+
+
+def test_score_finds_the_token_the_model_disagrees_with(engine):
+    from coder_cli.actions.fix_lines import _prompt
+
+    lines = COUNT_UPPER.split("\n")
+    prompt = _prompt(engine, engine.fim_tokens(), lines, 4)
+    original = engine.tokenize(lines[4] + "\n")
+    scores = engine.score(prompt, original)
+    assert [s.token for s in scores] == original
+    worst = max(scores, key=lambda s: s.gap)
+    assert engine.detokenize([worst.token]) == "2" and engine.detokenize([worst.best]) == "1"
+    assert worst.gap > 3 and all(s.gap < 1 for s in scores if s is not worst)
+    # Scoring again reuses the cached prompt: the same ratings, up to batching's last bits.
+    again = engine.score(prompt, original)
+    assert all(abs(a.logprob - b.logprob) < 0.05 and a.best == b.best for a, b in zip(again, scores, strict=True))
+
+
+def test_line_candidates_include_the_fix(engine):
+    from coder_cli.actions.fix_lines import candidates, holes
+
+    lines = COUNT_UPPER.split("\n")
+    order = holes(lines, 0, len(lines) - 1, "python", [])
+    found = {(c.line, c.text) for c in candidates(engine, lines, order)}
+    assert (4, "            count += 1") in found

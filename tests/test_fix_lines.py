@@ -1,0 +1,112 @@
+"""The line round of `coder fix`: which lines become holes, how candidates apply, when the round
+runs (scripted engine; the real model's part is tested at the end and in test_fix_real)."""
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from coder_cli.actions.fix import round_plan
+from coder_cli.actions.fix_lines import LineCandidate, candidates, holes
+from coder_cli.core.failure import Failure
+from tests.conftest import run_inprocess
+
+FIXTURES = Path(__file__).parent / "fixtures" / "fix"
+TEST = "--test=python -m pytest -q -p no:cacheprovider test_mod.py"
+
+SOURCE = '''import os
+
+
+@cache
+def total(xs):
+    """Sum of xs.
+
+    Skips None.
+    """
+    # running sum
+    t = 0
+    for x in xs:
+        if x is not None:
+            t += x
+    return t
+'''
+
+
+def test_holes_are_code_lines_with_the_failing_line_first():
+    lines = SOURCE.split("\n")
+    order = holes(lines, 0, len(lines) - 1, "python", start_with=[13])
+    assert [lines[i].strip() for i in order] == [
+        "t += x",
+        "t = 0",
+        "for x in xs:",
+        "if x is not None:",
+        "return t",
+    ]
+
+
+def test_holes_stay_inside_the_range():
+    lines = SOURCE.split("\n")
+    assert holes(lines, 11, 12, "python", start_with=[14]) == [11, 12]
+
+
+def test_a_candidate_replaces_or_deletes_exactly_one_line():
+    lines = ["a", "b", "c"]
+    assert LineCandidate(1, "B", "fill").apply(lines) == "a\nB\nc"
+    assert LineCandidate(1, None, "fill").apply(lines) == "a\nc"
+    assert LineCandidate(1, None, "fill").describe() == "line 2 deleted"
+    assert lines == ["a", "b", "c"]
+
+
+def test_without_fim_tokens_there_are_no_candidates():
+    class NoFim:
+        def fim_tokens(self):
+            return None
+
+    assert list(candidates(NoFim(), ["x = 1"], [0])) == []
+
+
+@pytest.mark.parametrize(
+    ("summary", "fim", "plan"),
+    [
+        ("AssertionError: assert 7 == 12", True, ["lines", "rewrite", "rewrite"]),
+        ("NameError: name 'math' is not defined", True, ["rewrite", "lines", "rewrite"]),
+        ("SyntaxError: expected ':'", True, ["rewrite", "lines", "rewrite"]),
+        ("AssertionError: assert 7 == 12", False, ["rewrite", "rewrite", "rewrite"]),
+    ],
+)
+def test_round_plan(summary, fim, plan):
+    assert round_plan(3, Failure(output="", summary=summary), fim) == plan
+
+
+def _case(tmp_path: Path, name: str) -> Path:
+    dst = tmp_path / "proj"
+    shutil.copytree(FIXTURES / name, dst)
+    subprocess.run(["git", "init", "-q", str(dst)], check=True)
+    return dst
+
+
+def test_a_wrong_value_is_repaired_by_refilling_its_line(tmp_path, home, scripted):
+    proj = _case(tmp_path, "wrong_operator")
+    # The scripted model's fill goes on past the hole, as the real one does: only its first line counts.
+    model, calls = scripted("    return width * height\n\nprint(area(2, 3))\n", fim=True)
+    r = run_inprocess(["fix", "mod.py", TEST, "--yes", "--json", "-m", model], home, proj)
+    assert r.code == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["written"] and [a["how"] for a in data["attempts"]] == ["line 3 refilled"]
+    fixed = 'def area(width, height):\n    """Area of a rectangle."""\n    return width * height\n'
+    assert (proj / "mod.py").read_text() == fixed
+    assert [c["kind"] for c in calls()] == ["complete"]
+    # The hole is the return line: its prefix holds the docstring, its suffix what follows.
+    assert calls()[0]["tokens"][0] == 1  # <|fim_prefix|>
+
+
+def test_a_fill_that_changes_nothing_is_not_checked_and_the_rewrite_follows(tmp_path, home, scripted):
+    proj = _case(tmp_path, "wrong_operator")
+    good = '```python\ndef area(width, height):\n    """Area of a rectangle."""\n    return width * height\n```\n'
+    model, calls = scripted("    return width + height\n", good, fim=True)
+    r = run_inprocess(["fix", "mod.py", TEST, "--yes", "--json", "-m", model], home, proj)
+    assert r.code == 0, r.stderr
+    assert [a["how"] for a in json.loads(r.stdout)["attempts"]] == ["rewrite"]
+    assert [c["kind"] for c in calls()] == ["complete", "chat"]

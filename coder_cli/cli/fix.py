@@ -32,7 +32,7 @@ def fix(
     flash_attn: FlashOpt = None,
     kv_type: KvOpt = None,
 ) -> int:
-    """Repair a file: run its check, rewrite the failing function, verify, show the diff, write on yes.
+    """Repair a file: run its check, refill suspicious lines or rewrite the failing function, verify, show the diff, write on yes.
 
     \b
     coder fix app.py                              # syntax check + tests/test_app.py if it exists

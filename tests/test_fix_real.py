@@ -82,3 +82,14 @@ def test_ctrl_c_during_generation_writes_nothing(model_home, tmp_path):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert (proj / "mod.py").read_bytes() == before
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js")
+def test_repairs_javascript_with_a_test_command(model_home, tmp_path):
+    dst = tmp_path / "js"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "fix_other" / "js_off_by_one", dst)
+    r = run_cli(["fix", "mod.js", "--test", "node test.js", "--yes", "--explain"], model_home, cwd=dst, timeout=600)
+    assert r.code == 0, r.stderr
+    assert "+++ b/mod.js" in r.stdout
+    assert subprocess.run(["node", "test.js"], cwd=dst, capture_output=True).returncode == 0
+    assert "for (let i = 0; i < xs.length; i++) {" in (dst / "mod.js").read_text()

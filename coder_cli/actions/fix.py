@@ -153,8 +153,9 @@ class _Search:
         self.result.attempts.append(Attempt(round_no, how, outcome, summary, time.perf_counter() - t0))
         self.note(f"round {round_no} ({how}): {outcome}" + (f" ({summary})" if summary else ""))
 
-    def run(self, candidate: str, round_no: int, how: str, t0: float) -> CheckResult | None:
-        """Check CANDIDATE; None when it was checked before. Sets the result when it passes."""
+    def run(self, candidate: str, round_no: int, how: str, t0: float) -> failures.Failure | None:
+        """Check CANDIDATE and record the attempt. Returns its failure; None when it passed (the result
+        is set) or was checked before."""
         if candidate in self.seen_code:
             self.attempt(round_no, how, "rejected: same as an earlier candidate", "", t0)
             return None
@@ -167,7 +168,10 @@ class _Search:
         if res.passed:
             self.attempt(round_no, how, "passed", "", t0)
             self.result.fixed, self.result.after = candidate, res
-        return res
+            return None
+        failure = failures.parse(res.output)
+        self.attempt(round_no, how, "failed", failure.summary, t0)
+        return failure
 
 
 def round_plan(rounds: int, failure, has_fim: bool) -> list[str]:
@@ -220,12 +224,10 @@ def _lines_round(round_no: int, engine: Engine, ctx, unit, failure, search: _Sea
             continue
         if new in search.seen_code:
             continue
-        res = search.run(new, round_no, cand.describe(), t0)
+        search.run(new, round_no, cand.describe(), t0)
         if search.result.fixed is not None:
             return
         checks += 1
-        if res is not None:
-            search.attempt(round_no, cand.describe(), "failed", failures.parse(res.output).summary, t0)
         t0 = time.perf_counter()
         if checks >= MAX_LINE_CHECKS:
             break
@@ -236,9 +238,19 @@ class _Rewrite:
     round's first candidate is fed back; a round that makes no progress samples the next."""
 
     def __init__(self, req, engine: Engine, ctx, unit, failure, check: Check, search: _Search) -> None:
-        count = engine.count_tokens
+        self.req, self.engine, self.ctx, self.unit, self.search = req, engine, ctx, unit, search
+        self.failure, self.check = failure, check
+        self.messages: list[dict] | None = None  # built on the first rewrite: a line round may fix it first
+        self.what = f"{ctx.rel}" if unit.kind == "file" else f"{unit.kind} `{unit.name}`"
+        self.seen_failures = {failure.summary}
+        self.last_summary = failure.summary
+        self.stuck = False
+
+    def _first_messages(self) -> list[dict]:
+        """The first request: the failure, the failing test, related definitions and a small map."""
+        ctx, unit, failure, count = self.ctx, self.unit, self.failure, self.engine.count_tokens
         first = fix_request(
-            check=check.description.split(" (in ")[0],
+            check=self.check.description.split(" (in ")[0],
             digest=failures.digest(failure, ctx.rel, ctx.lines()),
             failure=failures.trim(failure.output, FAILURE_BUDGET, count),
             unit_kind=unit.kind,
@@ -249,16 +261,13 @@ class _Rewrite:
             first_line=unit.first + 1,
             test_source=units.failing_test_source(ctx, failure, TEST_BUDGET),
             related=units.related_definitions(ctx, unit, RELATED_BUDGET),
-            repo_map=units.small_map(ctx, MAP_BUDGET) if req.use_map else None,
+            repo_map=units.small_map(ctx, MAP_BUDGET) if self.req.use_map else None,
         )
-        self.req, self.engine, self.ctx, self.unit, self.search = req, engine, ctx, unit, search
-        self.messages = [{"role": "system", "content": FIX_SYSTEM}, {"role": "user", "content": first}]
-        self.what = f"{ctx.rel}" if unit.kind == "file" else f"{unit.kind} `{unit.name}`"
-        self.seen_failures = {failure.summary}
-        self.last_summary = failure.summary
-        self.stuck = False
+        return [{"role": "system", "content": FIX_SYSTEM}, {"role": "user", "content": first}]
 
     def round(self, round_no: int) -> None:
+        if self.messages is None:
+            self.messages = self._first_messages()
         search, ctx, unit, what = self.search, self.ctx, self.unit, self.what
         count = self.engine.count_tokens
         if self.stuck:
@@ -282,13 +291,11 @@ class _Rewrite:
                 search.attempt(round_no, how, f"rejected: {exc}", "", t0)
                 feedback = feedback or (reply, fix_unusable(str(exc), what))
                 continue
-            res = search.run(candidate, round_no, how, t0)
-            if res is None:
-                continue
+            new_failure = search.run(candidate, round_no, how, t0)
             if search.result.fixed is not None:
                 return
-            new_failure = failures.parse(res.output)
-            search.attempt(round_no, how, "failed", new_failure.summary, t0)
+            if new_failure is None:
+                continue
             fresh = new_failure.summary not in self.seen_failures
             self.seen_failures.add(new_failure.summary)
             progressed = progressed or fresh

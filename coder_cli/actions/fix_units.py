@@ -103,17 +103,9 @@ def choose(ctx: Context, failure: Failure) -> Unit:
     if tags.has_error and n_lines <= SMALL_FILE_LINES:
         return _whole(ctx)
     defs = [d for d in tags.defs if d.kind in UNIT_KINDS or d.kind in {"interface", "enum"}]
-    for loc in reversed(failure.in_file(ctx.rel, ".")):
-        row = loc.line - 1
-        inside = [d for d in defs if d.start_line <= row <= d.end_line]
-        if inside:
-            # The innermost function; a class only when the line is in no method.
-            funcs = [d for d in inside if d.kind != "class"]
-            best = max(funcs or inside, key=lambda d: d.start_byte)
-            return _unit_from_def(ctx, best)
-    mentioned = _mentioned(defs, failure.output + "\n" + "\n".join(failure.failed_tests))
-    if mentioned:
-        return _unit_from_def(ctx, mentioned)
+    failing = _failing_def(ctx, failure, defs)
+    if failing:
+        return _unit_from_def(ctx, failing)
     if n_lines <= SMALL_FILE_LINES:
         return _whole(ctx)
     top = [d for d in defs if d.scope == -1]
@@ -127,16 +119,21 @@ def focus(ctx: Context, unit: Unit, failure: Failure) -> tuple[int, int]:
     line, else the one the failure names; for a function or class, the unit itself."""
     if unit.kind != "file" or ctx.lang not in _known():
         return unit.first, unit.last
-    defs = [d for d in ctx.original_tags.defs if d.kind in UNIT_KINDS]
+    funcs = [d for d in ctx.original_tags.defs if d.kind in UNIT_KINDS and d.kind != "class"]
+    failing = _failing_def(ctx, failure, funcs)
+    return (failing.start_line, failing.end_line) if failing else (unit.first, unit.last)
+
+
+def _failing_def(ctx: Context, failure: Failure, defs):
+    """Of DEFS, the innermost one around the innermost failing line of the target (a function before
+    the class around it), else the one the failure names most; None when neither."""
     for loc in reversed(failure.in_file(ctx.rel, ".")):
-        inside = [d for d in defs if d.start_line <= loc.line - 1 <= d.end_line and d.kind != "class"]
+        row = loc.line - 1
+        inside = [d for d in defs if d.start_line <= row <= d.end_line]
         if inside:
-            best = max(inside, key=lambda d: d.start_byte)
-            return best.start_line, best.end_line
-    mentioned = _mentioned([d for d in defs if d.kind != "class"], failure.output + "\n" + "\n".join(failure.failed_tests))
-    if mentioned:
-        return mentioned.start_line, mentioned.end_line
-    return unit.first, unit.last
+            funcs = [d for d in inside if d.kind != "class"]
+            return max(funcs or inside, key=lambda d: d.start_byte)
+    return _mentioned(defs, failure.output + "\n" + "\n".join(failure.failed_tests))
 
 
 def _known() -> frozenset[str]:

@@ -164,19 +164,12 @@ class LlamaEngine:
         return bool(self._llama_cpp.llama_vocab_is_eog(self._vocab, token))
 
     def fim_tokens(self):
-        """FIM token ids from the manifest's prompt format (Qwen's names for a bare GGUF); None without them."""
+        """FIM token ids from the manifest's prompt format (the default model's for a bare GGUF); None without them."""
         if self._fim is None:
-            from types import SimpleNamespace
-
+            from coder_cli import manifest
             from coder_cli.core.fim import fim_tokens
 
-            fmt = self._prompt_format or SimpleNamespace(
-                fim_prefix="<|fim_prefix|>",
-                fim_suffix="<|fim_suffix|>",
-                fim_middle="<|fim_middle|>",
-                repo_name="<|repo_name|>",
-                file_sep="<|file_sep|>",
-            )
+            fmt = self._prompt_format or manifest.default().prompt
             try:
                 self._fim = fim_tokens(self.special_token_id, fmt)
             except ModelError:

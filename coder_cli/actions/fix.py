@@ -3,7 +3,6 @@ candidate in a scratch copy, loop; the real file is only written by the caller, 
 
 from __future__ import annotations
 
-import difflib
 import re
 import time
 from collections.abc import Callable
@@ -16,6 +15,7 @@ from coder_cli.actions.checks import Check, CheckResult, plan
 from coder_cli.actions.scratch import Scratch
 from coder_cli.config import project_root
 from coder_cli.core import failure as failures
+from coder_cli.core.diffs import unified
 from coder_cli.core.edits import NoCodeBlock
 from coder_cli.core.fix_prompts import FIX_SYSTEM, fix_request, fix_retry, fix_unchanged, fix_unusable
 from coder_cli.engine import Engine, GenParams
@@ -75,14 +75,7 @@ class FixResult:
     def patch(self) -> str:
         """A `git apply`-able unified diff of the fix."""
         assert self.fixed is not None
-        nl = self.original.newline
-        old = self.original.text.replace("\n", nl).splitlines(keepends=True)
-        new = self.fixed.replace("\n", nl).splitlines(keepends=True)
-        lines = list(difflib.unified_diff(old, new, f"a/{self.rel}", f"b/{self.rel}"))
-        out = []
-        for line in lines:
-            out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
-        return "".join(out)
+        return unified(self.rel, self.original.text, self.fixed, self.original.newline)
 
 
 def prepare(req: FixRequest) -> tuple[Path, Path, str, TextFile, str | None]:

@@ -12,6 +12,7 @@ import typer
 
 from coder_cli import __version__
 from coder_cli.cli import ask as ask_cmd
+from coder_cli.cli import complete as complete_cmd
 from coder_cli.cli import config_cmd
 from coder_cli.cli import doctor as doctor_cmd
 from coder_cli.cli import fix as fix_cmd
@@ -50,6 +51,7 @@ def _root(
 
 app.command("fix")(fix_cmd.fix)
 app.command("undo")(fix_cmd.undo)
+app.command("complete")(complete_cmd.complete)
 app.command("ask")(ask_cmd.ask)
 app.command("doctor")(doctor_cmd.doctor)
 app.command("map")(map_cmd.map_)

@@ -139,3 +139,35 @@ def syntax_errors(path: Path, lang: str | None = None, limit: int = 20) -> list[
         if node.has_error:
             stack.extend(reversed(node.children))
     return sorted(issues, key=lambda i: (i.line, i.column))
+
+
+def reference_rows(source: bytes, lang: str) -> dict[str, list[int]]:
+    """Every referenced name of SOURCE with the 0-based lines that reference it."""
+    from tree_sitter import QueryCursor
+
+    parser, query = parser_and_query(lang)
+    tree = parser.parse(source)
+    rows: dict[str, set[int]] = {}
+    for cap, nodes in QueryCursor(query).captures(tree.root_node).items():
+        if cap.startswith("name.reference."):
+            for node in nodes:
+                rows.setdefault(node.text.decode("utf-8", "replace"), set()).add(node.start_point[0])
+    return {name: sorted(r) for name, r in rows.items()}
+
+
+def error_count(source: bytes, lang: str) -> int:
+    """How many ERROR and MISSING nodes tree-sitter finds in SOURCE (0: it parses)."""
+    parser, _ = parser_and_query(lang)
+    root = parser.parse(source).root_node
+    if not root.has_error:
+        return 0
+    count, stack = 0, [root]
+    while stack:
+        node = stack.pop()
+        if node.is_missing or node.type == "ERROR":
+            count += 1
+            if node.type == "ERROR":
+                continue
+        if node.has_error:
+            stack.extend(node.children)
+    return count

@@ -1,0 +1,336 @@
+"""`coder complete`: fill-in-the-middle at a position or at `<FILL>` markers, once or as a stream.
+
+One ``Completer`` holds the loaded model, the repository indexes and the token
+counts between requests, so an editor talking to ``--stdin-json`` pays for the
+model once and, thanks to the engine's prefix reuse, only for the new tokens of
+each request: the prompt is laid out so that nearby cursors share its head
+(cross-file context by blocks of lines, the prefix window moving in jumps).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from coder_cli.config import project_root
+from coder_cli.core.fim import MARKER, fim_layout, prefix_window, split_keep, suffix_window
+from coder_cli.core.fim_post import MODES, Cursor, choose_mode, cursor, done, finish
+from coder_cli.engine import Engine, GenParams
+from coder_cli.errors import ModelError, UsageError
+
+CONTEXT_TOKENS = 1024  # cross-file context (the --budget default on the CPU)
+PREFIX_TOKENS = 1024  # the code above the cursor
+SUFFIX_TOKENS = 128  # the code below it: read again on every request, so kept short
+MAX_TOKENS = {"line": 96, "block": 320}
+CANDIDATES = 3  # the greedy fill, then samples when a fill breaks the parse
+SAMPLE_TEMPERATURE = 0.6
+RESCAN_S = 30.0  # how often a long-running completer looks at the work tree again
+COUNT_CACHE = 20_000
+
+
+@dataclass(frozen=True)
+class FillRequest:
+    path: Path  # absolute
+    prefix: str
+    suffix: str
+    mode: str = "auto"
+
+
+@dataclass
+class Fill:
+    completion: str
+    mode: str  # the mode used: line or block
+    prompt_tokens: int = 0
+    cached_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+    candidates: int = 0  # generations tried
+    parses: bool | None = None  # None: no parser for the language
+    note: str | None = None
+    context: list[str] = field(default_factory=list)  # the files shown as context
+    cached: bool = False  # answered from the completion cache
+
+    def as_dict(self) -> dict:
+        return {
+            "completion": self.completion,
+            "timing_ms": round(self.seconds * 1000, 1),
+            "tokens": {
+                "prompt": self.prompt_tokens,
+                "cached": self.cached_tokens,
+                "generated": self.completion_tokens,
+            },
+            "mode": self.mode,
+            "candidates": self.candidates,
+            "parses": self.parses,
+            "context": self.context,
+            "cached": self.cached,
+            "note": self.note,
+        }
+
+
+class _Repo:
+    """A repository's index, scanned again when it is older than RESCAN_S."""
+
+    def __init__(self, root: Path, home: Path) -> None:
+        self.root, self.home = root, home
+        self.index = None
+        self.changed: list[str] = []
+        self.at = 0.0
+
+    def current(self):
+        from coder_cli.context.crossfile import changed_files
+        from coder_cli.context.repomap import RepoIndex
+
+        if self.index is None or time.monotonic() - self.at > RESCAN_S:
+            if self.index is not None:
+                self.index.close()
+            self.index = RepoIndex(self.root, self.home, time_budget=10)
+            self.index.scan()
+            self.changed = changed_files(self.root)
+            self.at = time.monotonic()
+        return self.index
+
+    def close(self) -> None:
+        if self.index is not None:
+            self.index.close()
+
+
+class Completer:
+    def __init__(
+        self,
+        engine: Engine,
+        home: Path,
+        *,
+        budget: int = CONTEXT_TOKENS,
+        prefix_tokens: int = PREFIX_TOKENS,
+        suffix_tokens: int = SUFFIX_TOKENS,
+    ) -> None:
+        self.engine = engine
+        self.ids = engine.fim_tokens()
+        if self.ids is None:
+            raise ModelError(
+                f"{engine.info.model} has no fill-in-the-middle tokens", "use a Qwen2.5-Coder model (the default has them)"
+            )
+        self.home = home
+        self.budget, self.prefix_tokens, self.suffix_tokens = budget, prefix_tokens, suffix_tokens
+        self._repos: dict[Path, _Repo] = {}
+        self._counts: OrderedDict[str, int] = OrderedDict()
+
+    # -- prompt --------------------------------------------------------------------------
+    def count(self, text: str) -> int:
+        """Tokens of TEXT, remembered (lines repeat from request to request)."""
+        n = self._counts.get(text)
+        if n is None:
+            n = self.engine.count_tokens(text)
+            self._counts[text] = n
+            if len(self._counts) > COUNT_CACHE:
+                self._counts.popitem(last=False)
+        return n
+
+    def where(self, path: Path) -> tuple[Path, str]:
+        """The repository root holding PATH and PATH relative to it (posix)."""
+        folder = path.parent
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        root = project_root(folder)
+        try:
+            return root, path.resolve().relative_to(root).as_posix()
+        except ValueError:
+            return root, path.name
+
+    def context(self, root: Path, rel: str, text: str, lang: str | None, line: int) -> list[tuple[str, str]]:
+        if self.budget <= 0 or lang is None:
+            return []
+        from coder_cli.context import crossfile
+
+        repo = self._repos.get(root)
+        if repo is None:
+            repo = self._repos[root] = _Repo(root, self.home)
+        index = repo.current()
+        return crossfile.select(index, rel, text, lang, line, self.budget, self.count, repo.changed)
+
+    def prompt(self, req: FillRequest) -> tuple[list[int], list[str]]:
+        """The token sequence for REQ and the context files it shows."""
+        from coder_cli.context.languages import language_for
+
+        root, rel = self.where(req.path)
+        lang = language_for(rel, req.prefix[:256].encode("utf-8"))
+        files = self.context(root, rel, req.prefix + req.suffix, lang, req.prefix.count("\n"))
+        above = split_keep(req.prefix)
+        above = above[prefix_window(above, self.prefix_tokens, self.count) :]
+        below = split_keep(req.suffix)
+        below = below[: suffix_window(below, self.suffix_tokens, self.count)]
+        tokens = fim_layout(
+            self.engine.tokenize,
+            self.ids,
+            "".join(above),
+            "".join(below),
+            repo=root.name or "repo",
+            path=rel,
+            context_files=files,
+        )
+        return tokens, [p for p, _ in files]
+
+    # -- fill ----------------------------------------------------------------------------
+    def fill(self, req: FillRequest) -> Fill:
+        """The completion for REQ: greedy first; when it would leave the file less parseable than
+        the hole did, sampled candidates, and a note when none parses."""
+        if req.mode not in MODES:
+            raise UsageError(f"unknown mode {req.mode!r}", f"use one of: {', '.join(MODES)}")
+        t0 = time.perf_counter()
+        cur = cursor(req.prefix, req.suffix)
+        mode = choose_mode(cur, req.mode)
+        tokens, files = self.prompt(req)
+        check = _parse_check(req)
+        result = Fill("", mode, context=files)
+        tried: list[str] = []
+        first_stats = None
+        for k in range(CANDIDATES):
+            params = GenParams(
+                max_tokens=MAX_TOKENS[mode],
+                temperature=0.0 if k == 0 else SAMPLE_TEMPERATURE,
+                seed=k,
+            )
+            raw, stats = self._generate(tokens, cur, mode, params)
+            first_stats = first_stats or stats
+            result.completion_tokens += stats.completion_tokens
+            result.candidates += 1
+            text = finish(raw, cur, mode)
+            if text in tried:
+                continue
+            tried.append(text)
+            if check is None:
+                result.completion = text
+                break
+            errors, hole = check
+            n = errors(text)
+            if n:  # words right, depth wrong is the commonest failure: no new generation for that
+                moved = next((v for v in _reindented(text, cur) if errors(v) == 0), None)
+                if moved is not None:
+                    deeper = len(moved) > len(text)
+                    result.completion, result.parses = moved, True
+                    result.note = f"the fill parses one indentation level {'deeper' if deeper else 'shallower'}"
+                    break
+            if n == 0 or n <= hole:  # parses, or breaks nothing the hole had not broken already
+                result.completion, result.parses = text, n == 0
+                if k > 0:
+                    result.note = f"the greedy fill did not parse; candidate {k + 1} does"
+                break
+        else:
+            result.completion, result.parses = tried[0], False
+            result.note = f"no fill of {len(tried)} tried keeps the file parseable; showing the first"
+        result.prompt_tokens = first_stats.prompt_tokens
+        result.cached_tokens = first_stats.cached_tokens
+        result.seconds = time.perf_counter() - t0
+        return result
+
+    def _generate(self, tokens: list[int], cur: Cursor, mode: str, params: GenParams):
+        gen = self.engine.complete(tokens, params)
+        raw = ""
+        try:
+            for piece in gen:
+                raw += piece
+                if "\n" in piece and done(raw, cur, mode):
+                    break
+        finally:
+            gen.close()
+        return raw, gen.stats
+
+    def close(self) -> None:
+        for repo in self._repos.values():
+            repo.close()
+        self._repos.clear()
+
+
+def _parse_check(req: FillRequest) -> tuple[Callable[[str | None], int], int] | None:
+    """How many syntax errors the file has with a fill (a function) and with the hole alone;
+    None when no parser knows the language.
+
+    Python is judged by its own compiler (tree-sitter accepts a block opener with no body
+    under it, which is the commonest bad fill); other languages by tree-sitter's error nodes.
+    """
+    from coder_cli.context.languages import SUPPORTED, language_for
+    from coder_cli.context.lookups import error_count
+
+    lang = language_for(req.path.name, req.prefix[:256].encode("utf-8"))
+    if lang not in SUPPORTED:
+        return None
+
+    def errors(fill: str | None) -> int:
+        text = req.prefix + (fill or "") + req.suffix
+        if lang == "python" and _compiles(text):
+            return 0
+        n = error_count(text.encode("utf-8"), lang)
+        return max(n, 1) if lang == "python" else n
+
+    return errors, errors(None)
+
+
+def _compiles(text: str) -> bool:
+    try:
+        compile(text, "<fill>", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError):
+        return False
+    return True
+
+
+def _reindented(text: str, cur: Cursor) -> list[str]:
+    """TEXT one indentation level shallower and deeper: a fill on a line of its own whose words are
+    right but whose depth is not (the model's commonest parse failure) needs no new generation."""
+    if cur.before or not text.strip():
+        return []
+    unit = "\t" if cur.tabs else " " * cur.width
+    lines = text.split("\n")
+    out = []
+    if all(not ln.strip() or ln.startswith(unit) for ln in lines):
+        out.append("\n".join(ln[len(unit) :] if ln.strip() else ln for ln in lines))
+    out.append("\n".join(unit + ln if ln.strip() else ln for ln in lines))
+    return out
+
+
+class FillCache:
+    """Recent completions, so typing through an accepted one does not ask the model again."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple, Fill] = OrderedDict()
+
+    def get(self, req: FillRequest) -> Fill | None:
+        exact = self._items.get((req.path, req.prefix, req.suffix, req.mode))
+        if exact is not None:
+            return _copy(exact, exact.completion)
+        for (path, prefix, suffix, mode), fill in reversed(self._items.items()):
+            if path != req.path or mode != req.mode or suffix != req.suffix or not req.prefix.startswith(prefix):
+                continue
+            typed = req.prefix[len(prefix) :]
+            if fill.completion.startswith(typed) and len(fill.completion) > len(typed):
+                return _copy(fill, fill.completion[len(typed) :])
+        return None
+
+    def put(self, req: FillRequest, fill: Fill) -> None:
+        self._items[(req.path, req.prefix, req.suffix, req.mode)] = fill
+        self._items.move_to_end((req.path, req.prefix, req.suffix, req.mode))
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+
+def _copy(fill: Fill, completion: str) -> Fill:
+    return Fill(completion, fill.mode, parses=fill.parses, context=fill.context, cached=True)
+
+
+def fill_markers(completer: Completer, path: Path, text: str, mode: str = "auto", on_fill=None) -> tuple[str, list[Fill]]:
+    """TEXT with every MARKER filled, top to bottom; each fill sees the earlier ones. The model is
+    shown the later markers removed."""
+    fills: list[Fill] = []
+    while MARKER in text:
+        i = text.index(MARKER)
+        prefix, rest = text[:i], text[i + len(MARKER) :]
+        fill = completer.fill(FillRequest(path, prefix, rest.replace(MARKER, ""), mode))
+        fills.append(fill)
+        if on_fill:
+            on_fill(len(fills), fill)
+        text = prefix + fill.completion + rest
+    return text, fills

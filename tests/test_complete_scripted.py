@@ -1,0 +1,205 @@
+"""`coder complete` logic with the scripted engine: markers, positions, writes, errors, the JSON protocol,
+the prompt's layout and context (the real model is tested in test_complete_real)."""
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from coder_cli.actions.complete import Completer, FillCache, FillRequest
+from coder_cli.engine.scripted import ScriptedEngine
+from tests.conftest import run_inprocess
+
+APP = "from shapes import colors\nfrom shapes.geometry import area\n\n\ndef main():\n    print(area(2, 3))\n"
+CALC = "def add(a, b):\n<FILL>\n\n\ndef sub(a, b):\n<FILL>\n"
+
+
+def _proj(tmp_path: Path, files: dict[str, str]) -> Path:
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    subprocess.run(["git", "init", "-q", str(proj)], check=True)
+    for name, text in files.items():
+        (proj / name).parent.mkdir(parents=True, exist_ok=True)
+        (proj / name).write_text(text)
+    return proj
+
+
+def test_markers_are_filled_top_to_bottom_and_printed(tmp_path, home, scripted):
+    proj = _proj(tmp_path, {"calc.py": CALC})
+    model, calls = scripted("    return a + b\n", "    return a - b\n", fim=True)
+    r = run_inprocess(["complete", "calc.py", "-m", model], home, proj, stdin="")
+    assert r.code == 0, r.stderr
+    assert r.stdout == "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n"
+    assert (proj / "calc.py").read_text() == CALC  # printed, not written
+    assert len(calls()) == 2
+
+
+def test_write_yes_writes_and_undo_restores(tmp_path, home, scripted):
+    proj = _proj(tmp_path, {"calc.py": CALC})
+    model, _ = scripted("    return a + b\n", "    return a - b\n", fim=True)
+    r = run_inprocess(["complete", "calc.py", "--write", "--yes", "-m", model], home, proj, stdin="")
+    assert r.code == 0, r.stderr
+    assert "<FILL>" not in (proj / "calc.py").read_text()
+    assert run_inprocess(["undo"], home, proj).code == 0
+    assert (proj / "calc.py").read_text() == CALC
+
+
+def test_write_without_a_terminal_prints_the_patch_and_writes_nothing(tmp_path, home, scripted):
+    proj = _proj(tmp_path, {"calc.py": CALC})
+    model, _ = scripted("    return a + b\n", "    return a - b\n", fim=True)
+    r = run_inprocess(["complete", "calc.py", "--write", "-m", model], home, proj, stdin="")
+    assert r.code == 1
+    assert "+    return a + b" in r.stdout and "pass --yes" in r.stderr
+    assert (proj / "calc.py").read_text() == CALC
+
+
+def test_write_refuses_a_fill_that_breaks_the_parse(tmp_path, home, scripted):
+    text = "def f(x):\n    y = x + 1\n    return y\n"
+    proj = _proj(tmp_path, {"f.py": text})
+    model, calls = scripted("(((", fim=True)
+    r = run_inprocess(["complete", "f.py:2", "--write", "--yes", "-m", model], home, proj, stdin="")
+    assert r.code == 1 and "syntax error" in r.stderr
+    assert "keeps the file parseable" in r.stderr  # every candidate was tried and said so
+    assert len(calls()) == 3
+    assert (proj / "f.py").read_text() == text
+
+
+def test_position_prints_only_the_fill(tmp_path, home, scripted):
+    proj = _proj(tmp_path, {"f.py": "def f(items):\n    result = [\n    return result\n"})
+    model, calls = scripted("i * 2 for i in items]\n    return result", fim=True)
+    r = run_inprocess(["complete", "f.py:2", "-m", model], home, proj, stdin="")
+    assert r.code == 0, r.stderr
+    assert r.stdout == "i * 2 for i in items]"
+    assert calls()[0]["params"]["temperature"] == 0.0
+
+
+def test_json_reports_mode_timing_and_tokens(tmp_path, home, scripted):
+    proj = _proj(tmp_path, {"f.py": "def f(x):\n    return\n"})
+    model, _ = scripted(" x + 1\n", fim=True)
+    r = run_inprocess(["complete", "f.py:2", "--json", "-m", model], home, proj, stdin="")
+    data = json.loads(r.stdout)
+    assert data["completion"] == " x + 1" and data["line"] == 2
+    fill = data["fills"][0]
+    assert fill["mode"] == "line" and fill["tokens"]["prompt"] > 0 and fill["timing_ms"] >= 0
+
+
+@pytest.mark.parametrize(
+    ("files", "target", "message"),
+    [
+        ({"f.py": "x = 1\n"}, "f.py:5", "line 5 is past the end of the file (1 line)"),
+        ({"f.py": "x = 1\n"}, "f.py:1:9", "column 9 is past the end of line 1"),
+        ({"f.py": ""}, "f.py:1", "f.py is empty"),
+        ({"f.py": "x = 1\n"}, "f.py", "has no <FILL> marker"),
+        ({}, "missing.py:3", "file not found"),
+    ],
+)
+def test_bad_targets_say_what_is_wrong(tmp_path, home, scripted, files, target, message):
+    proj = _proj(tmp_path, files)
+    model, calls = scripted("x", fim=True)
+    r = run_inprocess(["complete", target, "-m", model], home, proj, stdin="")
+    assert r.code == 2 and message in r.stderr, r.stderr
+    assert calls() == []
+
+
+def test_a_binary_file_is_refused(tmp_path, home, scripted):
+    proj = _proj(tmp_path, {})
+    (proj / "blob.py").write_bytes(b"\x00\x01\x02" * 100)
+    model, _ = scripted("x", fim=True)
+    r = run_inprocess(["complete", "blob.py:1", "-m", model], home, proj, stdin="")
+    assert r.code == 2 and "binary" in r.stderr
+
+
+def test_a_model_without_fim_tokens_is_a_model_error(tmp_path, home, scripted):
+    proj = _proj(tmp_path, {"f.py": "x = 1\n"})
+    model, _ = scripted("x", fim=False)
+    r = run_inprocess(["complete", "f.py:1", "-m", model], home, proj, stdin="")
+    assert r.code == 3 and "fill-in-the-middle" in r.stderr
+
+
+def test_stdin_json_answers_each_line_and_keeps_going_after_a_bad_one(tmp_path, home, scripted):
+    proj = _proj(tmp_path, {"f.py": "def f(x):\n    return\n"})
+    model, calls = scripted(" x + 1\n", fim=True)
+    requests = [
+        {"id": 1, "path": "f.py", "prefix": "def f(x):\n    return", "suffix": "\n"},
+        "not json",
+        {"id": 3, "path": "f.py", "line": 2},
+        {"id": 4, "path": "f.py", "line": 9},
+        {"id": 5, "path": "f.py", "prefix": "def f(x):\n    return x", "suffix": "\n"},  # typed through the fill
+    ]
+    stdin = "\n".join(r if isinstance(r, str) else json.dumps(r) for r in requests) + "\n"
+    r = run_inprocess(["complete", "--stdin-json", "-m", model], home, proj, stdin=stdin)
+    assert r.code == 0, r.stderr
+    answers = [json.loads(line) for line in r.stdout.splitlines()]
+    assert len(answers) == 5
+    assert answers[0]["completion"] == " x + 1" and answers[0]["id"] == 1
+    assert answers[1]["code"] == 2 and "not JSON" in answers[1]["error"]
+    assert answers[2]["completion"] == " x + 1" and answers[2]["cached"]  # the same position, from the cache
+    assert answers[3]["code"] == 2 and "past the end" in answers[3]["error"]
+    assert answers[4] == answers[4] | {"completion": " + 1", "cached": True, "id": 5}
+    assert len(calls()) == 1
+
+
+def test_fill_cache_serves_typing_through_but_not_past_the_fill():
+    cache = FillCache()
+    req = FillRequest(Path("/p/f.py"), "x = ", "\n", "auto")
+    from coder_cli.actions.complete import Fill
+
+    cache.put(req, Fill("foo(1)", "line"))
+    assert cache.get(FillRequest(Path("/p/f.py"), "x = fo", "\n", "auto")).completion == "o(1)"
+    assert cache.get(FillRequest(Path("/p/f.py"), "x = foo(1)", "\n", "auto")) is None  # typed all: ask again
+    assert cache.get(FillRequest(Path("/p/f.py"), "x = bar", "\n", "auto")) is None
+    assert cache.get(FillRequest(Path("/p/f.py"), "x = fo", "\n\n", "auto")) is None  # the suffix changed
+
+
+def _layout(engine: ScriptedEngine, tokens: list[int]) -> str:
+    names = {1: "<P>", 2: "<S>", 3: "<M>", 4: "<R>", 5: "<F>"}
+    return "".join(names.get(t) or engine.detokenize([t]) for t in tokens)
+
+
+def test_prompt_has_the_repository_layout_with_cross_file_context(tmp_path):
+    proj = _proj(
+        tmp_path,
+        {
+            "shapes/geometry.py": "def area(w, h):\n    return w * h\n\n\ndef unused():\n    pass\n",
+            "shapes/colors.py": "RED = 1\n\n\ndef blend(a, b):\n    return a | b\n",
+            "shapes/app.py": APP,
+            "notes.txt": "nothing\n",
+        },
+    )
+    engine = ScriptedEngine(["x"], fim=True)
+    completer = Completer(engine, tmp_path / "home")
+    text = (proj / "shapes/app.py").read_text()
+    at = text.index("print")
+    tokens, files = completer.prompt(FillRequest(proj / "shapes/app.py", text[:at], text[at:]))
+    layout = _layout(engine, tokens)
+    assert files == ["shapes/colors.py", "shapes/geometry.py"]  # by path, whatever their priority
+    assert layout.startswith("<R>proj\n<F>shapes/colors.py\nRED = 1\ndef blend(a, b):\n")  # an imported module's outline
+    assert "<F>shapes/geometry.py\ndef area(w, h):\n    return w * h\n<F>" in layout  # a used definition, whole
+    assert "def unused" not in layout
+    assert "<F>shapes/app.py\n<P>from shapes import colors" in layout
+    assert layout.endswith("<S>print(area(2, 3))\n<M>")
+    # A nearby cursor gets the same head: the context and the prefix start do not move.
+    tokens2, _ = completer.prompt(FillRequest(proj / "shapes/app.py", text[: at + 6], text[at + 6 :]))
+    head = tokens.index(2)  # up to the <|fim_suffix|>
+    assert tokens2[: head - 1] == tokens[: head - 1]
+    completer.close()
+
+
+def test_no_context_without_budget_and_outside_a_language(tmp_path):
+    proj = _proj(tmp_path, {"a.py": "def helper():\n    return 1\n", "b.py": "x = helper()\n"})
+    engine = ScriptedEngine(["x"], fim=True)
+    assert Completer(engine, tmp_path / "home", budget=0).prompt(FillRequest(proj / "b.py", "x = ", "helper()\n"))[1] == []
+    assert Completer(engine, tmp_path / "home").prompt(FillRequest(proj / "b.py", "x = ", "helper()\n"))[1] == ["a.py"]
+    assert Completer(engine, tmp_path / "home").prompt(FillRequest(proj / "notes.txt", "helper ", "\n"))[1] == []
+
+
+def test_a_fill_at_the_wrong_depth_is_reindented_not_regenerated(tmp_path):
+    engine = ScriptedEngine(["        for x in xs:\n"], fim=True)
+    completer = Completer(engine, tmp_path / "home", budget=0)
+    prefix = "def f(xs):\n    total = 0\n"
+    suffix = "        total += x\n    return total\n"
+    fill = completer.fill(FillRequest(tmp_path / "f.py", prefix, suffix))
+    assert fill.completion == "    for x in xs:\n"
+    assert fill.parses and "shallower" in fill.note
+    assert len(engine.calls) == 1

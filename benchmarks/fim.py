@@ -8,7 +8,8 @@ cross-file context to find.
 bare: ``<|fim_prefix|>{prefix}<|fim_suffix|>{suffix}<|fim_middle|>`` and the model's
 raw text up to its own end (or --bare-max-tokens), nothing cut.
 
-Exact match: the fill equals the removed code (lines compared without trailing
+Where auto picks line mode (every single-line task), the line row repeats the auto
+result instead of asking again. Exact match: the fill equals the removed code (lines compared without trailing
 spaces, blank lines at the ends ignored). Functional: prefix + fill + suffix passes
 the task's tests. Greedy decoding throughout.
 
@@ -116,10 +117,16 @@ def main() -> None:
     t_start = time.perf_counter()
     for n, task in enumerate(tasks, 1):  # all coder fills first: the engine reuses each prompt for the next
         req_path = repo / f"{task['entry_point']}.py"
+        chose = None
         for m in modes:
+            if m == chose:  # auto already chose this mode: the same request, the same greedy fill
+                score[f"coder {m}"] = _add(score[f"coder {m}"], rows[task["task_id"]]["coder auto"])
+                rows[task["task_id"]][f"coder {m}"] = rows[task["task_id"]]["coder auto"]
+                continue
             fill = completer.fill(FillRequest(req_path, task["prompt"], task["suffix"], m))
             _score(score[f"coder {m}"], rows[task["task_id"]], f"coder {m}", task, fill.completion, fill.seconds)
             rows[task["task_id"]][f"coder {m} mode"] = fill.mode
+            chose = fill.mode if m == "auto" else chose
         row = rows[task["task_id"]]
         said = " ".join(f"{m}={'pass' if row[f'coder {m}']['pass'] else 'fail'}/{row[f'coder {m}']['ms']:.0f}ms" for m in modes)
         print(f"[{n}/{len(tasks)}] {task['task_id']} coder {said}", file=sys.stderr, flush=True)
@@ -159,6 +166,13 @@ def _score(s: dict, row: dict, path: str, task: dict, fill: str, seconds: float)
     s["pass"] += ok
     s["ms"].append(seconds * 1000)
     row[path] = {"fill": fill, "exact": exact, "pass": ok, "ms": round(seconds * 1000, 1)}
+
+
+def _add(s: dict, row: dict) -> dict:
+    s["exact"] += row["exact"]
+    s["pass"] += row["pass"]
+    s["ms"].append(row["ms"])
+    return s
 
 
 def _pct(n: int, total: int) -> str:

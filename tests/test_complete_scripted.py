@@ -203,3 +203,11 @@ def test_a_fill_at_the_wrong_depth_is_reindented_not_regenerated(tmp_path):
     assert fill.completion == "    for x in xs:\n"
     assert fill.parses and "shallower" in fill.note
     assert len(engine.calls) == 1
+
+
+def test_without_context_files_the_prompt_is_the_bare_layout(tmp_path):
+    proj = _proj(tmp_path, {"solo.py": "def f(x):\n    return x\n"})
+    engine = ScriptedEngine(["x"], fim=True)
+    tokens, files = Completer(engine, tmp_path / "home").prompt(FillRequest(proj / "solo.py", "def f(x):\n    return ", "\n"))
+    assert files == []
+    assert _layout(engine, tokens) == "<P>def f(x):\n    return <S>\n<M>"

@@ -163,12 +163,16 @@ class Completer:
         above = above[prefix_window(above, self.prefix_tokens, self.count) :]
         below = split_keep(req.suffix)
         below = below[: suffix_window(below, self.suffix_tokens, self.count)]
+        # The repository-level layout only when there are other files to show: on HumanEval
+        # single-line infilling (50-task sample) the 0.5B instruct model filled 29 lines right
+        # with the bare layout, 24 with just the file's path in front and 20 with the repository
+        # name too (benchmarks/results/fim-layout-*.txt).
         tokens = fim_layout(
             self.engine.tokenize,
             self.ids,
             "".join(above),
             "".join(below),
-            repo=root.name or "repo",
+            repo=(root.name or "repo") if files else None,
             path=rel,
             context_files=files,
         )

@@ -5,7 +5,7 @@ the cross-file context); the buffer is one of its Python files of about 300 line
 One `coder complete --stdin-json` process answers single-line fills at 20
 successive positions moving down the file: at each, the line is blanked after its
 indentation, as when someone is about to write it (prefix: the file up to there;
-suffix: the rest). Two walks: "typing" moves 3 lines down per request; "spread"
+suffix: the rest). Two walks: "typing" moves 2 lines down per request; "spread"
 covers the whole file (about 14 lines per request). Times are the client's wall
 clock from writing the request to reading the answer. A cold `coder complete
 FILE:LINE` process (model load included) is timed too.
@@ -107,7 +107,7 @@ def main() -> None:
     lines = (repo / args.file).read_text().splitlines(keepends=True)
     rows = []
     details = {}
-    for name, start, step in [("typing", len(lines) // 3, 3), ("spread", 20, max(1, (len(lines) - 30) // POSITIONS))]:
+    for name, start, step in [("typing", len(lines) // 3, 2), ("spread", 20, max(1, (len(lines) - 30) // POSITIONS))]:
         answers = serve_walk(repo, home, args.file, walk(lines, start, step), args.model, args.threads)
         after = [a["wall_ms"] for a in answers[1:]]
         details[name] = answers

@@ -2,7 +2,7 @@
 
 import json
 
-from tests.conftest import run_inprocess
+from tests.conftest import run_cli, run_inprocess
 
 
 def test_stdin_and_prompt_are_combined(tmp_path, home, scripted):
@@ -130,3 +130,10 @@ def test_not_installed_model_without_mirror_is_not_downloaded_silently(tmp_path,
     r = run_inprocess(["ask", "-m", "7b", "hi"], home, tmp_path)
     assert r.code == 3
     assert "not installed" in r.stderr and "coder models pull qwen2.5-coder-7b-instruct" in r.stderr
+
+
+def test_help_shows_the_help_of_arguments(tmp_path, home):
+    # typer 0.20 with click 8.5 dropped every argument's help text; cli.app puts it back.
+    for args, text in [(["fix", "--help"], "The file to repair"), (["complete", "--help"], "fill its <FILL> markers")]:
+        r = run_cli(args, home, tmp_path, COLUMNS="200")
+        assert r.code == 0 and text in " ".join(r.stdout.split()), r.stdout

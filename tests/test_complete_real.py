@@ -45,14 +45,7 @@ def test_a_fill_makes_the_test_pass(model_home, tmp_path):
 
 
 def test_every_marker_is_filled_and_the_file_parses(model_home, tmp_path):
-    text = (
-        "def square(x):\n"
-        '    """x times x."""\n'
-        "<FILL>\n\n\n"
-        "def cube(x):\n"
-        '    """x times x times x."""\n'
-        "<FILL>\n"
-    )
+    text = 'def square(x):\n    """x times x."""\n<FILL>\n\n\ndef cube(x):\n    """x times x times x."""\n<FILL>\n'
     proj = _proj(tmp_path, {"powers.py": text})
     r = run_cli(["complete", "powers.py"], model_home, cwd=proj)
     assert r.code == 0, r.stderr
@@ -85,7 +78,10 @@ def test_the_prompt_uses_the_real_special_tokens_repo_name_and_path(engine, tmp_
 
     proj = _proj(
         tmp_path,
-        {"shop/prices.py": "def with_tax(amount):\n    return amount * 1.2\n", "shop/cart.py": "from shop.prices import with_tax\n"},
+        {
+            "shop/prices.py": "def with_tax(amount):\n    return amount * 1.2\n",
+            "shop/cart.py": "from shop.prices import with_tax\n",
+        },
     )
     completer = Completer(engine, tmp_path / "home")
     prefix = "from shop.prices import with_tax\n\n\ndef total(items):\n    return "

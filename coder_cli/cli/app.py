@@ -19,6 +19,28 @@ from coder_cli.cli import fix as fix_cmd
 from coder_cli.cli import models as models_cmd
 from coder_cli.cli import repomap as map_cmd
 
+
+def _keep_argument_help() -> None:
+    """Typer 0.20 sets an argument's help and then calls click's Argument.__init__, which since
+    click 8.5 takes a ``help`` of its own and resets it to None: every argument lost its help
+    text in `--help`. Hand the help to click as well (a no-op where click does not take it)."""
+    from typer.core import TyperArgument
+
+    init = TyperArgument.__init__
+    if getattr(init, "keeps_help", False):
+        return
+
+    def keep(self, *args, help=None, **kwargs):  # noqa: A002 (click's own name)
+        init(self, *args, help=help, **kwargs)
+        if help and not getattr(self, "help", None):
+            self.help = help
+
+    keep.keeps_help = True
+    TyperArgument.__init__ = keep
+
+
+_keep_argument_help()
+
 app = typer.Typer(
     name="coder",
     help="A local-first coding assistant: Qwen2.5-Coder on llama.cpp, in your terminal.",

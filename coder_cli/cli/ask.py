@@ -21,10 +21,10 @@ def ask(
     extract: Annotated[bool, typer.Option("--extract", "-x", help="Print only the code of the reply's code block(s).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object: reply, usage, timing.")] = False,
     max_tokens: Annotated[
-        int | None, typer.Option("--max-tokens", help="Longest reply in tokens [default: 1024].", show_default=False)
+        int | None, typer.Option("--max-tokens", help="Longest reply in tokens (default: 1024).", show_default=False)
     ] = None,
     temperature: Annotated[
-        float | None, typer.Option("--temperature", help="0 is greedy and reproducible [default: 0].", show_default=False)
+        float | None, typer.Option("--temperature", help="0 is greedy and reproducible (default: 0).", show_default=False)
     ] = None,
     seed: Annotated[
         int | None, typer.Option("--seed", help="Sampling seed (with --temperature > 0).", show_default=False)

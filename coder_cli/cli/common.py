@@ -34,14 +34,14 @@ GpuLayersOpt = Annotated[
     str | None, typer.Option("--gpu-layers", help="Layers to offload to the GPU: auto, -1 (all) or N.", show_default=False)
 ]
 ThreadsOpt = Annotated[
-    int | None, typer.Option("--threads", "-t", help="CPU threads [default: physical cores].", show_default=False)
+    int | None, typer.Option("--threads", "-t", help="CPU threads (default: physical cores).", show_default=False)
 ]
-CtxOpt = Annotated[int | None, typer.Option("--ctx", help="Context window in tokens [default: 8192].", show_default=False)]
+CtxOpt = Annotated[int | None, typer.Option("--ctx", help="Context window in tokens (default: 8192).", show_default=False)]
 FlashOpt = Annotated[
-    bool | None, typer.Option("--flash-attn/--no-flash-attn", help="Flash attention [default: on].", show_default=False)
+    bool | None, typer.Option("--flash-attn/--no-flash-attn", help="Flash attention (default: on).", show_default=False)
 ]
 KvOpt = Annotated[
-    str | None, typer.Option("--kv-type", help="KV-cache type: f16, q8_0 or q4_0 [default: f16].", show_default=False)
+    str | None, typer.Option("--kv-type", help="KV-cache type: f16, q8_0 or q4_0 (default: f16).", show_default=False)
 ]
 
 

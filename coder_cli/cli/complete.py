@@ -19,7 +19,10 @@ def complete(
     ctx: typer.Context,
     target: Annotated[
         str | None,
-        typer.Argument(help="FILE:LINE[:COL] (1-based; no COL: the end of the line), or FILE to fill its <FILL> markers."),
+        typer.Argument(
+            help="FILE:LINE or FILE:LINE:COL (1-based; no COL: the end of the line), or FILE to fill its <FILL> markers.",
+            show_default=False,
+        ),
     ] = None,
     mode: Annotated[
         str, typer.Option("--mode", help="line: finish the line; block: the body the cursor opens; auto: from the code.")

@@ -47,7 +47,7 @@ def list_(ctx: typer.Context, as_json: JsonOpt = False) -> int:
 def pull(
     ctx: typer.Context,
     ids: Annotated[
-        list[str] | None, typer.Argument(help="Model ids or aliases [default: default].", autocompletion=_complete_model)
+        list[str] | None, typer.Argument(help="Model ids or aliases (default: default).", autocompletion=_complete_model)
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace a file that is already in the store.")] = False,
 ) -> int:
@@ -65,7 +65,7 @@ def pull(
 def verify(
     ctx: typer.Context,
     ids: Annotated[
-        list[str] | None, typer.Argument(help="Model ids [default: every installed model].", autocompletion=_complete_model)
+        list[str] | None, typer.Argument(help="Model ids (default: every installed model).", autocompletion=_complete_model)
     ] = None,
 ) -> int:
     """Re-hash installed models against their sha256; exit 3 when one is bad."""

@@ -13,7 +13,7 @@ from coder_cli.cli.common import ModelOpt, runtime
 
 def map_(
     ctx: typer.Context,
-    path: Annotated[Path | None, typer.Argument(help="Folder to map [default: the git root, else the current folder].")] = None,
+    path: Annotated[Path | None, typer.Argument(help="Folder to map (default: the git root, else the current folder).")] = None,
     budget: Annotated[int, typer.Option("--budget", help="Token budget, counted with the model's tokenizer.")] = 1024,
     focus: Annotated[
         list[str] | None, typer.Option("--focus", help="A file or identifier to rank toward (repeatable).", show_default=False)

@@ -82,3 +82,13 @@ def test_suffix_window_cuts_at_line_boundaries_and_keeps_the_cursor_line():
     assert suffix_window(_lines(20), 35, count) == 3
     assert suffix_window(_lines(2), 35, count) == 2
     assert suffix_window(["a very long line\n"], 1, count) == 1
+
+
+def test_auto_indent_puts_an_empty_line_cursor_where_an_editor_would():
+    from coder_cli.core.fim_post import auto_indent
+
+    assert auto_indent(cursor('def f(x):\n    """Doc."""\n', "\n\ndef g():\n")) == "    "
+    assert auto_indent(cursor("def f(x):\n", "\n")) == "    "
+    assert auto_indent(cursor("x = 1\n", "\n")) == ""
+    assert auto_indent(cursor("def f(x):\n", "    return x\n")) == ""  # text after the cursor: not an empty line
+    assert auto_indent(cursor("def f(x):\n  ", "\n")) == ""  # the cursor is already indented

@@ -12,12 +12,12 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from coder_cli.config import project_root
 from coder_cli.core.fim import MARKER, fim_layout, prefix_window, split_keep, suffix_window
-from coder_cli.core.fim_post import MODES, Cursor, choose_mode, cursor, done, finish
+from coder_cli.core.fim_post import MODES, Cursor, auto_indent, choose_mode, cursor, done, finish
 from coder_cli.engine import Engine, GenParams
 from coder_cli.errors import ModelError, UsageError
 
@@ -185,10 +185,12 @@ class Completer:
         if req.mode not in MODES:
             raise UsageError(f"unknown mode {req.mode!r}", f"use one of: {', '.join(MODES)}")
         t0 = time.perf_counter()
-        cur = cursor(req.prefix, req.suffix)
+        indent = auto_indent(cursor(req.prefix, req.suffix))
+        shown = replace(req, prefix=req.prefix + indent) if indent else req
+        cur = cursor(shown.prefix, shown.suffix)
         mode = choose_mode(cur, req.mode)
-        tokens, files = self.prompt(req)
-        check = _parse_check(req)
+        tokens, files = self.prompt(shown)
+        check = _parse_check(shown)
         result = Fill("", mode, context=files)
         tried: list[str] = []
         first_stats = None
@@ -226,6 +228,8 @@ class Completer:
         else:
             result.completion, result.parses = tried[0], False
             result.note = f"no fill of {len(tried)} tried keeps the file parseable; showing the first"
+        if indent and result.completion and not result.completion.startswith(indent):
+            result.completion = indent + result.completion  # (a fill that carries its own depth keeps it)
         result.prompt_tokens = first_stats.prompt_tokens
         result.cached_tokens = first_stats.cached_tokens
         result.seconds = time.perf_counter() - t0

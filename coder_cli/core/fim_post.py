@@ -69,6 +69,18 @@ def indent_style(text: str) -> tuple[bool, int]:
     return False, width if width in (2, 4, 8) else 4
 
 
+def auto_indent(cur: Cursor) -> str:
+    """The indentation an editor would put the cursor at on an empty line it sits at column 0 of:
+    the line above's, one level deeper under a block opener; "" elsewhere. Shown that indentation,
+    the model writes the line's code; shown column 0 it often writes nothing."""
+    if cur.before or cur.after.strip() or not cur.prev.strip():
+        return ""
+    lead = cur.prev[: _indent(cur.prev)]
+    if _OPENERS.search(cur.prev.rstrip()):
+        lead += "\t" if cur.tabs else " " * cur.width
+    return lead
+
+
 def choose_mode(cur: Cursor, mode: str = "auto") -> str:
     """``line`` or ``block`` for MODE at CUR (``auto`` decides from the text around the cursor).
 
@@ -104,6 +116,8 @@ def done(raw: str, cur: Cursor, mode: str) -> bool:
     if mode == "line":
         if cur.before.strip() and not cur.after.strip() and raw.startswith("\n"):
             return "\n" in raw[1:]
+        if not cur.before.strip() and not cur.after.strip():
+            return "\n" in raw.lstrip("\n")
         return True
     text = raw[: raw.rfind("\n") + 1]  # complete lines only
     return _block(text, cur) != text or _suffix_repeat(text, cur, final=False) != text
@@ -116,6 +130,8 @@ def _indent(line: str) -> int:
 def _line(text: str, cur: Cursor) -> str:
     if cur.before.strip() and not cur.after.strip() and text.startswith("\n"):
         return "\n" + text[1:].partition("\n")[0]  # a new line after a finished one
+    if not cur.before.strip() and not cur.after.strip():
+        text = text.lstrip("\n")  # on an empty line: its first line of code, not a blank line
     first = text.partition("\n")[0]
     if cur.at_line_start and cur.after.strip():
         if first.strip() == cur.after.strip():

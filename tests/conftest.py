@@ -133,3 +133,14 @@ def engine(model_path: Path):
     e = LlamaEngine(str(model_path), m.id, n_ctx=4096, n_ctx_train=m.context_length, chat_stops=m.stop_chat)
     yield e
     e.close()
+
+
+def git_project(tmp_path: Path, files: dict[str, str], name: str = "proj") -> Path:
+    """A fresh git repository NAME in TMP_PATH holding FILES (path -> text)."""
+    proj = tmp_path / name
+    proj.mkdir()
+    subprocess.run(["git", "init", "-q", str(proj)], check=True)
+    for rel, text in files.items():
+        (proj / rel).parent.mkdir(parents=True, exist_ok=True)
+        (proj / rel).write_text(text)
+    return proj

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import git_project, run_cli
 
 pytestmark = pytest.mark.model
 
@@ -25,13 +25,7 @@ def test_fahrenheit():
 
 
 def _proj(tmp_path: Path, files: dict[str, str]) -> Path:
-    proj = tmp_path / "shop"
-    proj.mkdir()
-    subprocess.run(["git", "init", "-q", str(proj)], check=True)
-    for name, text in files.items():
-        (proj / name).parent.mkdir(parents=True, exist_ok=True)
-        (proj / name).write_text(text)
-    return proj
+    return git_project(tmp_path, files, "shop")
 
 
 def test_a_fill_makes_the_test_pass(model_home, tmp_path):

@@ -2,27 +2,20 @@
 the prompt's layout and context (the real model is tested in test_complete_real)."""
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from coder_cli.actions.complete import Completer, FillCache, FillRequest
 from coder_cli.engine.scripted import ScriptedEngine
-from tests.conftest import run_inprocess
+from tests.conftest import git_project, run_inprocess
 
 APP = "from shapes import colors\nfrom shapes.geometry import area\n\n\ndef main():\n    print(area(2, 3))\n"
 CALC = "def add(a, b):\n<FILL>\n\n\ndef sub(a, b):\n<FILL>\n"
 
 
 def _proj(tmp_path: Path, files: dict[str, str]) -> Path:
-    proj = tmp_path / "proj"
-    proj.mkdir()
-    subprocess.run(["git", "init", "-q", str(proj)], check=True)
-    for name, text in files.items():
-        (proj / name).parent.mkdir(parents=True, exist_ok=True)
-        (proj / name).write_text(text)
-    return proj
+    return git_project(tmp_path, files, "proj")
 
 
 def test_markers_are_filled_top_to_bottom_and_printed(tmp_path, home, scripted):

@@ -6,7 +6,8 @@ candidates), in process, the way `coder complete --stdin-json` runs it. The task
 prefix and suffix are the buffer; the file sits alone in a folder, so there is no
 cross-file context to find.
 bare: ``<|fim_prefix|>{prefix}<|fim_suffix|>{suffix}<|fim_middle|>`` and the model's
-raw text up to its own end (or --bare-max-tokens), nothing cut.
+raw text up to its own end or a cap above the longest removed code (48 tokens for
+single lines, 256 for blocks; the 0.5B model rarely stops on its own), nothing cut.
 
 Where auto picks line mode (every single-line task), the line row repeats the auto
 result instead of asking again. Exact match: the fill equals the removed code (lines compared without trailing
@@ -90,8 +91,8 @@ def main() -> None:
     ap.add_argument(
         "--bare-max-tokens",
         type=int,
-        default=128,
-        help="token cap of the bare path (the 0.5B model often runs on past the hole; see the README)",
+        default=0,
+        help="token cap of the bare path (default: 48 single, 256 multi: above the longest removed code, 46 and 239 tokens)",
     )
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
@@ -100,6 +101,7 @@ def main() -> None:
     from coder_cli.actions.complete import Completer, FillRequest
     from coder_cli.engine.llama import LlamaEngine
 
+    args.bare_max_tokens = args.bare_max_tokens or (48 if args.set == "single" else 256)
     tasks = load(DATA[args.set])
     if args.limit:
         keep = set(random.Random(args.seed).sample(range(len(tasks)), args.limit))

@@ -40,10 +40,10 @@ def snapshot(dst: Path) -> None:
     subprocess.run([*git, "commit", "-q", "-m", "snapshot"], check=True)
 
 
-def walk(lines: list[str], start: int, step: int) -> list[int]:
-    """POSITIONS code lines (0-based) from START, STEP apart, skipping blank lines."""
+def walk(lines: list[str], start: int, step: int, count: int = POSITIONS) -> list[int]:
+    """COUNT code lines (0-based) from START, STEP apart, skipping blank lines."""
     out, i = [], start
-    while len(out) < POSITIONS and i < len(lines):
+    while len(out) < count and i < len(lines):
         if lines[i].strip():
             out.append(i)
             i += step
@@ -98,6 +98,7 @@ def main() -> None:
     ap.add_argument("--model", default="default")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--file", default="coder_cli/actions/fix.py")
+    ap.add_argument("--positions", type=int, default=POSITIONS)
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="coder-fimlat-"))
     home = work / "home"
@@ -107,8 +108,9 @@ def main() -> None:
     lines = (repo / args.file).read_text().splitlines(keepends=True)
     rows = []
     details = {}
-    for name, start, step in [("typing", len(lines) // 3, 2), ("spread", 20, max(1, (len(lines) - 30) // POSITIONS))]:
-        answers = serve_walk(repo, home, args.file, walk(lines, start, step), args.model, args.threads)
+    n = args.positions
+    for name, start, step in [("typing", len(lines) // 3, 2), ("spread", 20, max(1, (len(lines) - 30) // n))]:
+        answers = serve_walk(repo, home, args.file, walk(lines, start, step, n), args.model, args.threads)
         after = [a["wall_ms"] for a in answers[1:]]
         details[name] = answers
         rows.append(
@@ -147,7 +149,8 @@ def main() -> None:
         f"(fill {fill['timing_ms']:.0f} ms, {fill['tokens']['prompt']} prompt tokens, {len(fill['context'])} context files)"
     )
     for name, answers in details.items():
-        print(f"\n{name}: " + ", ".join(f"L{a['line']} {a['wall_ms']:.0f}" for a in answers))
+        print(f"\n{name} (line: wall ms / new prompt tokens): ")
+        print(", ".join(f"L{a['line']} {a['wall_ms']:.0f}/{a['tokens']['prompt'] - a['tokens']['cached']}" for a in answers))
 
 
 if __name__ == "__main__":

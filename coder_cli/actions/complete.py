@@ -118,6 +118,8 @@ class Completer:
         self.budget, self.prefix_tokens, self.suffix_tokens = budget, prefix_tokens, suffix_tokens
         self._repos: dict[Path, _Repo] = {}
         self._counts: OrderedDict[str, int] = OrderedDict()
+        self._context_key: tuple | None = None
+        self._context: list[tuple[str, str]] = []
 
     # -- prompt --------------------------------------------------------------------------
     def count(self, text: str) -> int:
@@ -142,6 +144,9 @@ class Completer:
             return root, path.name
 
     def context(self, root: Path, rel: str, text: str, lang: str | None, line: int) -> list[tuple[str, str]]:
+        """Cross-file context for REL at LINE. It is chosen from the file as saved (TEXT, the buffer,
+        only for a file not saved yet): the buffer changes with every key, and a context that
+        changed with it would change the prompt's head, which the engine then reads again whole."""
         if self.budget <= 0 or lang is None:
             return []
         from coder_cli.context import crossfile
@@ -150,7 +155,18 @@ class Completer:
         if repo is None:
             repo = self._repos[root] = _Repo(root, self.home)
         index = repo.current()
-        return crossfile.select(index, rel, text, lang, line, self.budget, self.count, repo.changed)
+        try:
+            saved = (root / rel).read_bytes()
+            text = saved.decode("utf-8", "replace")
+        except OSError:
+            saved = None
+        # Kept until the saved file changes or the cursor moves to another block: a rescan of the
+        # repository (every RESCAN_S) refreshes what the next new key will see, not the head now in use.
+        key = (root, rel, hash(saved) if saved is not None else hash(text), line // crossfile.BLOCK_LINES)
+        if self._context_key != key:
+            self._context = crossfile.select(index, rel, text, lang, line, self.budget, self.count, repo.changed)
+            self._context_key = key
+        return self._context
 
     def prompt(self, req: FillRequest) -> tuple[list[int], list[str]]:
         """The token sequence for REQ and the context files it shows."""

@@ -61,7 +61,8 @@ def complete(
             raise UsageError("--stdin-json takes its requests from stdin: no FILE, no --write")
         from coder_cli.actions.complete_json import serve
 
-        completer = Completer(rt.load_engine(), rt.home, budget=budget)
+        # An editor waits on every answer: no sampled candidates (a fill one level off is still moved).
+        completer = Completer(rt.load_engine(), rt.home, budget=budget, candidates=1)
         try:
             serve(completer, rt.env.stdin, rt.env.stdout, rt.env.cwd)
         finally:

@@ -40,7 +40,6 @@ COMMON = frozenset(
 class Snippet:
     path: str
     line: int  # 0-based first line, for the rendering order
-    end: int
     text: str
     priority: tuple  # smaller first
 
@@ -109,7 +108,7 @@ def _definitions(index, rel: str, text: str, lang: str, cursor_line: int, count)
             body = data[line_start : d[6]].decode("utf-8", "replace")
             if count(body) > DEF_TOKENS:
                 body = _outline(defs, [i])
-            out.append(Snippet(path, d[3], d[4], body, (0, nearest, -len(rows[d[0]]), path, d[3])))
+            out.append(Snippet(path, d[3], body, (0, nearest, -len(rows[d[0]]), path, d[3])))
     return out
 
 
@@ -139,7 +138,7 @@ def _outline(defs, roots: list[int]) -> str:
 def _outline_snippet(index, path: str, priority: tuple) -> Snippet:
     defs = index.tags[path][1]
     tops = [j for j, d in enumerate(defs) if d[7] == -1]
-    return Snippet(path, 0, 0, _outline(defs, tops) if tops else "", priority)
+    return Snippet(path, 0, _outline(defs, tops) if tops else "", priority)
 
 
 _PY_IMPORT = re.compile(

@@ -114,11 +114,7 @@ def done(raw: str, cur: Cursor, mode: str) -> bool:
     if "\n" not in raw:
         return False
     if mode == "line":
-        if cur.before.strip() and not cur.after.strip() and raw.startswith("\n"):
-            return "\n" in raw[1:]
-        if not cur.before.strip() and not cur.after.strip():
-            return "\n" in raw.lstrip("\n")
-        return True
+        return "\n" in raw[_line_start(raw, cur) :]
     text = raw[: raw.rfind("\n") + 1]  # complete lines only
     return _block(text, cur) != text or _suffix_repeat(text, cur, final=False) != text
 
@@ -127,12 +123,22 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" \t"))
 
 
+def _line_start(text: str, cur: Cursor) -> int:
+    """Where the line a line fill keeps begins in TEXT: after the newline that starts a new line
+    after a finished one, after the blank lines the model writes on an empty line, else at 0."""
+    if cur.after.strip():
+        return 0
+    if cur.before.strip():
+        return 1 if text.startswith("\n") else 0
+    return len(text) - len(text.lstrip("\n"))
+
+
 def _line(text: str, cur: Cursor) -> str:
-    if cur.before.strip() and not cur.after.strip() and text.startswith("\n"):
-        return "\n" + text[1:].partition("\n")[0]  # a new line after a finished one
-    if not cur.before.strip() and not cur.after.strip():
-        text = text.lstrip("\n")  # on an empty line: its first line of code, not a blank line
-    first = text.partition("\n")[0]
+    start = _line_start(text, cur)
+    first = text[start:].partition("\n")[0]
+    if cur.before.strip() and start:
+        return "\n" + first  # a new line after a finished one
+    # (on an empty line the model's blank lines are skipped: its first line of code is the fill)
     if cur.at_line_start and cur.after.strip():
         if first.strip() == cur.after.strip():
             return ""  # the model repeats the line that follows: nothing to insert

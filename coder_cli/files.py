@@ -216,7 +216,10 @@ class UndoJournal:
         entries = self.entries()
         if not entries:
             raise UsageError("nothing to undo: the journal is empty")
-        entry = entries[-1]
+        return self.restore(entries[-1], force)
+
+    def restore(self, entry: JournalEntry, force: bool = False) -> JournalEntry:
+        """Put ENTRY's pre-image back byte for byte and forget it; refuse if the file changed since."""
         path = Path(entry.path)
         try:
             current = path.read_bytes()
@@ -230,3 +233,6 @@ class UndoJournal:
         atomic_write(path, before, current)
         self.drop(entry)
         return entry
+
+    def pre_image(self, entry: JournalEntry) -> bytes:
+        return (self.dir / f"{entry.id}.before").read_bytes()

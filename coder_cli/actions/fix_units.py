@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from coder_cli.core.edits import pick_block, replace_lines
+from coder_cli.core.edits import IMPORT_LINE, add_imports, pick_block, replace_lines
 from coder_cli.core.failure import Failure
 from coder_cli.files import TextFile
 
@@ -239,7 +239,6 @@ def small_map(ctx: Context, budget: int) -> str | None:
     return m.text or None
 
 
-_IMPORT = re.compile(r"^(import\s+\S|from\s+\S+\s+import\s)")
 MARK = "<-- fails here:"
 _TOP_DEF = re.compile(r"^(?:async\s+)?(?:def|class)\s+([A-Za-z_]\w*)", re.M)
 _COMMENT = {"python": "#", "ruby": "#", "bash": "#", "lua": "--"}
@@ -278,7 +277,7 @@ def apply(ctx: Context, unit: Unit, reply: str) -> str:
     else:
         body, imports = _only_unit(code, unit, ctx.lang)
         new = replace_lines(text, unit.first, unit.last, body)
-        new = _add_imports(new, imports)
+        new = add_imports(new, imports)
     verify(ctx, new)
     return new
 
@@ -291,7 +290,7 @@ def _drop_self_imports(code: str, module: str) -> str:
 
 def _only_unit(code: str, unit: Unit, lang: str) -> tuple[str, list[str]]:
     """From a reply that holds more than the unit, the unit's own lines; plus its new import lines (Python)."""
-    imports = [ln for ln in code.split("\n") if lang == "python" and _IMPORT.match(ln)]
+    imports = [ln for ln in code.split("\n") if lang == "python" and IMPORT_LINE.match(ln)]
     if lang not in _known():
         return code, imports
     tags = _tags(code, lang)
@@ -304,21 +303,6 @@ def _only_unit(code: str, unit: Unit, lang: str) -> tuple[str, list[str]]:
     while first > 0 and lines[first - 1].lstrip().startswith("@"):
         first -= 1
     return "\n".join(lines[first : d.end_line + 1]) + "\n", imports
-
-
-def _add_imports(text: str, imports: list[str]) -> str:
-    present = {ln.strip() for ln in text.split("\n")}
-    missing = [ln.strip() for ln in imports if ln.strip() not in present]
-    if not missing:
-        return text
-    lines = text.split("\n")
-    at = 0
-    for i, ln in enumerate(lines):
-        if _IMPORT.match(ln):
-            at = i + 1
-    if at == 0 and lines and (lines[0].startswith("#!") or lines[0].startswith('"""')):
-        at = 1 if lines[0].startswith("#!") else 0
-    return "\n".join(lines[:at] + missing + lines[at:])
 
 
 def verify(ctx: Context, new: str) -> None:

@@ -15,6 +15,7 @@ def offer_write(rt, path: Path, original, new_text: str, *, yes: bool, command: 
     patch goes to stdout and nothing is written (exit 1).
     """
     from coder_cli.config import project_root
+    from coder_cli.context.lookups import parses_worse
     from coder_cli.core.diffs import unified
     from coder_cli.files import UndoJournal, WriteRefused, check_inside
     from coder_cli.ui.confirm import can_ask, confirm, show_diff
@@ -26,7 +27,7 @@ def offer_write(rt, path: Path, original, new_text: str, *, yes: bool, command: 
     if new_text == original.text:
         diag.note(f"nothing to write: {rel} would not change")
         return int(ExitCode.OK)
-    worse = _parses_worse(path, original.text, new_text)
+    worse = parses_worse(path.name, original.text, new_text)
     if worse:
         raise WriteRefused(f"not written: {worse}", "look at the fill with --json, or try --mode line")
     patch = unified(rel, original.text, new_text, original.newline)
@@ -46,17 +47,3 @@ def offer_write(rt, path: Path, original, new_text: str, *, yes: bool, command: 
     env.stdout.write(patch)
     diag.note("not written: no terminal to ask; pass --yes to write, or apply the patch with `git apply`")
     return int(ExitCode.FINDINGS)
-
-
-def _parses_worse(path: Path, old: str, new: str) -> str | None:
-    """Why NEW parses worse than OLD (None when it does not, or no parser knows the language)."""
-    from coder_cli.context.languages import SUPPORTED, language_for
-    from coder_cli.context.lookups import error_count
-
-    lang = language_for(path.name, old[:256].encode("utf-8"))
-    if lang not in SUPPORTED:
-        return None
-    before, after = error_count(old.encode("utf-8"), lang), error_count(new.encode("utf-8"), lang)
-    if after > before:
-        return f"the result has {after} syntax error(s) where the file had {before}"
-    return None

@@ -121,6 +121,13 @@ def _walk(root: Path) -> list[str]:
     return sorted(out)
 
 
+def all_files(root: Path) -> list[str]:
+    """Every file of ROOT that git would list (or a .gitignore-honouring walk outside git), sorted."""
+    root = root.resolve()
+    names = _git_files(root)
+    return names if names is not None else _walk(root)
+
+
 def list_files(root: Path) -> FileSet:
     """Every supported source file under ROOT with its stat, and what was skipped and why."""
     root = root.resolve()

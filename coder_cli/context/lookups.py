@@ -171,3 +171,27 @@ def error_count(source: bytes, lang: str) -> int:
         if node.has_error:
             stack.extend(node.children)
     return count
+
+
+def parses_worse(name: str, old: str, new: str) -> str | None:
+    """Why NEW (the new text of the file NAME) parses worse than OLD; None when it does not, or no
+    parser knows the language. Python is also compiled: tree-sitter accepts an opener with no body."""
+    from coder_cli.context.languages import SUPPORTED
+
+    lang = language_for(name, old[:256].encode("utf-8"))
+    if lang == "python" and _compiles(old) and not _compiles(new):
+        return "the result has a syntax error (Python does not compile it) where the file had none"
+    if lang not in SUPPORTED:
+        return None
+    before, after = error_count(old.encode("utf-8"), lang), error_count(new.encode("utf-8"), lang)
+    if after > before:
+        return f"the result has {after} syntax error(s) where the file had {before}"
+    return None
+
+
+def _compiles(text: str) -> bool:
+    try:
+        compile(text, "<file>", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError):
+        return False
+    return True

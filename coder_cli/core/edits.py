@@ -10,6 +10,7 @@ import re
 import textwrap
 from dataclasses import dataclass
 
+IMPORT_LINE = re.compile(r"^(import\s+\S|from\s+\S+\s+import\s)")
 _FENCE_OPEN = re.compile(r"^ {0,3}(`{3,}|~{3,})[ \t]*([\w+#.-]*)[^\n`]*$")
 
 
@@ -48,6 +49,7 @@ class CodeBlock:
     lang: str
     code: str
     complete: bool  # False when the reply ended inside the block
+    lead: str = ""  # the last non-blank line of prose before the block (often names a file)
 
 
 class NoCodeBlock(ValueError):
@@ -65,6 +67,7 @@ def code_blocks(reply: str) -> list[CodeBlock]:
             i += 1
             continue
         fence, lang = m.group(1), m.group(2).lower()
+        lead = next((ln.strip() for ln in reversed(lines[max(0, i - 3) : i]) if ln.strip()), "")
         body: list[str] = []
         i += 1
         closed = False
@@ -78,7 +81,7 @@ def code_blocks(reply: str) -> list[CodeBlock]:
             i += 1
         if not lang and body and body[0].strip().lower() in _LANG_WORDS:
             lang = body.pop(0).strip().lower()  # "```" then "python" on its own line: a misplaced tag
-        blocks.append(CodeBlock(lang, "\n".join(body).strip("\n") + "\n", closed))
+        blocks.append(CodeBlock(lang, "\n".join(body).strip("\n") + "\n", closed, lead))
     return blocks
 
 
@@ -148,3 +151,19 @@ def replace_lines(text: str, first: int, last: int, new_unit: str) -> str:
 
 def _indent_unit(text: str) -> str:
     return "\t" if re.search(r"^\t", text, re.M) and not re.search(r"^ {2,}\S", text, re.M) else "    "
+
+
+def add_imports(text: str, imports: list[str]) -> str:
+    """TEXT with the Python IMPORTS it lacks, after its last import line (or at the top)."""
+    present = {ln.strip() for ln in text.split("\n")}
+    missing = [ln.strip() for ln in imports if ln.strip() not in present]
+    if not missing:
+        return text
+    lines = text.split("\n")
+    at = 0
+    for i, ln in enumerate(lines):
+        if IMPORT_LINE.match(ln):
+            at = i + 1
+    if at == 0 and lines and (lines[0].startswith("#!") or lines[0].startswith('"""')):
+        at = 1 if lines[0].startswith("#!") else 0
+    return "\n".join(lines[:at] + missing + lines[at:])

@@ -78,10 +78,9 @@ class MarkdownSink:
 
         lines = self._lines()
         stable = len(lines) if final else max(0, len(lines) - self.WINDOW)
-        if stable > self.printed:
-            for line in lines[self.printed : stable]:
-                self.live.console.print(Segments(line, newline=True))
-            self.printed = stable
+        while self.printed < stable:  # one line at a time: a Ctrl-C between lines never prints one twice
+            self.live.console.print(Segments(lines[self.printed], newline=True))
+            self.printed += 1
         if final:
             self.live.update(Text(""), refresh=True)
         else:

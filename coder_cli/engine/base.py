@@ -129,6 +129,12 @@ class Engine(Protocol):
 
     def complete(self, tokens: Sequence[int], params: GenParams, stop_tokens: Sequence[str] = ()) -> Generation: ...
 
+    def prefill(self, tokens: Sequence[int], cancel=None) -> int:
+        """Evaluate TOKENS into the cache ahead of a call that starts with them (a later prompt then
+        pays only for what follows). Stops between batches once CANCEL (a threading.Event) is set.
+        Returns how many tokens were evaluated (0 when the cache already held them)."""
+        ...
+
     def detokenize(self, tokens: Sequence[int]) -> str: ...
 
     def is_eog(self, token: int) -> bool:

@@ -255,6 +255,32 @@ class LlamaEngine:
         stop_ids = {self.special_token_id(s) for s in stop_tokens if self._has_special(s)}
         return self._generation(list(tokens), params, stop_ids)
 
+    def prefill(self, tokens: Sequence[int], cancel=None) -> int:
+        """Evaluate TOKENS into the KV cache in batches (no logits kept), reusing what it already holds.
+
+        llama.cpp releases the GIL while it decodes, so this runs in a background thread while the
+        user types; the caller must not start a generation until it returns."""
+        llm = self._llm
+        tokens = list(tokens)
+        self.check_fits(len(tokens), 1)
+        keep = 0
+        for a, b in zip(llm.input_ids[: llm.n_tokens], tokens, strict=False):
+            if a != b:
+                break
+            keep += 1
+        if keep == len(tokens):
+            return 0
+        llm._ctx.kv_cache_seq_rm(-1, keep, -1)
+        llm.n_tokens = keep
+        done = 0
+        for i in range(keep, len(tokens), llm.n_batch):
+            if cancel is not None and cancel.is_set():
+                break
+            batch = tokens[i : i + llm.n_batch]
+            llm.eval(batch)
+            done += len(batch)
+        return done
+
     def check_fits(self, n_prompt: int, reserve: int) -> None:
         """Raise ContextOverflow when the prompt leaves less than RESERVE tokens to reply."""
         if n_prompt + reserve > self.n_ctx:

@@ -28,6 +28,7 @@ class ScriptedEngine:
         self.calls: list[dict] = []
         self._record = record
         self._next = 0
+        self._cache: list[int] = []  # the tokens a real engine would hold in its KV cache
         self._vocab: dict[str, int] = {}
         self.info = EngineInfo(
             model="scripted",
@@ -92,21 +93,42 @@ class ScriptedEngine:
             )
 
     def chat(self, messages: Sequence[Message], params: GenParams) -> Generation:
-        return self._reply({"kind": "chat", "messages": list(messages)}, len(self.chat_prompt(messages)), params)
+        return self._reply({"kind": "chat", "messages": list(messages)}, self.chat_prompt(messages), params)
 
     def complete(self, tokens: Sequence[int], params: GenParams, stop_tokens: Sequence[str] = ()) -> Generation:
-        return self._reply({"kind": "complete", "tokens": list(tokens)}, len(tokens), params)
+        return self._reply({"kind": "complete", "tokens": list(tokens)}, list(tokens), params)
 
-    def _reply(self, call: dict, n_prompt: int, params: GenParams) -> Generation:
-        self.check_fits(n_prompt, 1)
-        call["params"] = {"max_tokens": params.max_tokens, "temperature": params.temperature}
+    def _common(self, tokens: list[int]) -> int:
+        n = 0
+        for a, b in zip(self._cache, tokens, strict=False):
+            if a != b:
+                break
+            n += 1
+        return n
+
+    def prefill(self, tokens: Sequence[int], cancel=None) -> int:
+        """Like the real engine: only the tokens past the cached prefix count as evaluated."""
+        tokens = list(tokens)
+        self.check_fits(len(tokens), 1)
+        done = len(tokens) - self._common(tokens)
+        self._log({"kind": "prefill", "tokens": len(tokens), "evaluated": done})
+        self._cache = tokens
+        return done
+
+    def _log(self, call: dict) -> None:
         self.calls.append(call)
         if self._record is not None:
             with self._record.open("a", encoding="utf-8") as fh:
                 fh.write(json.dumps(call) + "\n")
+
+    def _reply(self, call: dict, prompt: list[int], params: GenParams) -> Generation:
+        self.check_fits(len(prompt), 1)
+        call["params"] = {"max_tokens": params.max_tokens, "temperature": params.temperature}
+        self._log(call)
         reply = self.replies[min(self._next, len(self.replies) - 1)]
         self._next += 1
-        stats = GenStats(prompt_tokens=n_prompt)
+        stats = GenStats(prompt_tokens=len(prompt), cached_tokens=min(self._common(prompt), len(prompt) - 1))
+        self._cache = prompt + self.tokenize(reply)
         return Generation(self._stream(reply, params, stats), stats)
 
     def _stream(self, reply: str, params: GenParams, stats: GenStats) -> Iterator[str]:

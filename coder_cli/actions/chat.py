@@ -1,0 +1,444 @@
+"""`coder chat`: the session's context, its prompt, each turn, the changes it applies and undoes.
+
+The prompt is assembled in one stable order (system prompt, repository map, files, earlier
+turns, the new turn), so llama.cpp reuses the longest common token prefix and a new turn
+reads only its own tokens. While the user types, ``Prewarm`` evaluates everything already
+known, so the question is all that is left to read when Enter is pressed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from coder_cli.actions.chat_edits import Edit, propose
+from coder_cli.actions.chat_sessions import SessionData
+from coder_cli.core import chat_prompts
+from coder_cli.engine import Engine, GenParams, GenStats
+from coder_cli.errors import ContextOverflow, Interrupted, UsageError
+from coder_cli.files import JournalEntry, TextFile, UndoJournal, WriteRefused, check_inside, read_text
+
+MAX_FILE_BYTES = 1_000_000  # larger files are refused before they are tokenized
+MIN_QUESTION = 64  # room a file must leave for a question
+
+
+@dataclass
+class ChatFile:
+    rel: str
+    text: str
+    tokens: int
+    stamp: tuple[int, int]  # (mtime_ns, size) when read
+
+
+@dataclass
+class TurnResult:
+    reply: str
+    stats: GenStats
+    interrupted: bool = False
+    edits: list[Edit] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # dropped turns, reloaded files, unusable blocks
+    seconds: float = 0.0
+
+
+@dataclass
+class Budget:
+    """Where the context goes, part by part (tokens)."""
+
+    parts: list[tuple[str, int]]
+    total: int  # the exact prompt of the next turn without its question
+    n_ctx: int
+    reply: int
+
+    @property
+    def free(self) -> int:
+        return max(0, self.n_ctx - self.reply - self.total)
+
+
+class Prewarm:
+    """Evaluates the known part of the next prompt in a background thread."""
+
+    def __init__(self) -> None:
+        self._thread: threading.Thread | None = None
+        self._cancel = threading.Event()
+        self.tokens = 0  # size of the prefix asked for
+        self.evaluated = 0
+        self.seconds = 0.0
+        self.error: Exception | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self, engine: Engine, tokens: list[int]) -> None:
+        self.stop()
+        self._cancel = threading.Event()
+        self.tokens, self.evaluated, self.seconds, self.error = len(tokens), 0, 0.0, None
+        cancel = self._cancel
+
+        def work() -> None:
+            t0 = time.perf_counter()
+            try:
+                self.evaluated = engine.prefill(tokens, cancel)
+            except Exception as exc:  # noqa: BLE001 - reported by the turn that follows, not lost in a thread
+                self.error = exc
+            self.seconds = time.perf_counter() - t0
+
+        self._thread = threading.Thread(target=work, name="coder-prewarm", daemon=True)
+        self._thread.start()
+
+    def wait(self) -> None:
+        """Let the work finish: it is the start of the next prompt either way."""
+        if self._thread is not None:
+            while self._thread.is_alive():
+                self._thread.join(0.05)  # short joins: Ctrl-C stays deliverable
+            self._thread = None
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._cancel.set()
+            self.wait()
+
+
+class ChatSession:
+    def __init__(
+        self,
+        root: Path,
+        home: Path,
+        load: Callable[[str | None], Engine],
+        *,
+        reply_tokens: int = 1024,
+        map_budget: int = 1024,
+        temperature: float = 0.0,
+        seed: int = 0,
+        data: SessionData,
+        prewarm: bool = True,
+    ) -> None:
+        self.root = root.resolve()
+        self.home = home
+        self._load = load
+        self.reply_tokens = reply_tokens
+        self.map_budget = map_budget
+        self.temperature = temperature
+        self.seed = seed
+        self.data = data
+        self.use_prewarm = prewarm
+        self.prewarm = Prewarm()
+        self.files: dict[str, ChatFile] = {}
+        self.attachments: list[str] = []  # command outputs that join the next question
+        self._engine: Engine | None = None
+        self._model: str | None = None  # None: the configured model
+        self._index = None
+        self._map: tuple[tuple[str, ...], str] | None = None  # (files it was built for, text)
+        self._journal = UndoJournal(home)
+
+    # -- engine ------------------------------------------------------------------------
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = self._load(self._model)
+            self.data.model = self._engine.info.model
+        return self._engine
+
+    def start(self) -> Engine:
+        """Load the model now (a missing model is an error before the first prompt, not after it)."""
+        return self.engine
+
+    def switch_model(self, model: str) -> str:
+        """Load MODEL in place of the current one (the conversation is kept)."""
+        self.prewarm.stop()
+        engine = self._load(model)
+        if self._engine is not None:
+            self._engine.close()
+        self._engine, self._model = engine, model
+        self.data.model = engine.info.model
+        return engine.info.model
+
+    def close(self) -> None:
+        self.prewarm.stop()
+        if self._index is not None:
+            self._index.close()
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
+
+    # -- files -------------------------------------------------------------------------
+    def resolve(self, name: str, cwd: Path) -> Path:
+        path = Path(name).expanduser()
+        path = path if path.is_absolute() else cwd / path
+        if not path.exists():
+            raise UsageError(f"file not found: {name}")
+        if path.is_dir():
+            raise UsageError(f"{name} is a folder; add the files in it one by one")
+        try:
+            return check_inside(path, self.root)
+        except WriteRefused:
+            raise UsageError(
+                f"{name} is outside the repository {self.root}", "chat works on the files of one repository"
+            ) from None
+
+    def add(self, name: str, cwd: Path) -> ChatFile:
+        """Add a file to the context; refused (UsageError) when missing, binary, not text or too large."""
+        path = self.resolve(name, cwd)
+        rel = path.relative_to(self.root).as_posix()
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise UsageError(
+                f"{rel} is {size:,} bytes; files over {MAX_FILE_BYTES:,} bytes are not added",
+                "add the part you need to a smaller file, or ask about it with `/run cat …`",
+            )
+        try:
+            tf = read_text(path)
+        except UsageError as exc:  # binary, not text: said with the name the user knows
+            raise UsageError(exc.message.replace(str(path), rel), exc.hint) from None
+        tokens = self.engine.count_tokens(tf.text)
+        used = self.budget(without=rel).total
+        room = self.engine.n_ctx - self.reply_tokens - MIN_QUESTION - used
+        if tokens > room:
+            raise UsageError(
+                f"{rel} is {tokens:,} tokens; the context has room for {max(room, 0):,} more "
+                f"({self.engine.n_ctx:,} in all, {self.reply_tokens:,} kept for the reply, {used:,} in use)",
+                "drop files with /drop, /clear the conversation, or raise --ctx",
+            )
+        chat_file = ChatFile(rel, tf.text, tokens, _stamp(path))
+        self.files[rel] = chat_file
+        self._sync_data()
+        return chat_file
+
+    def drop(self, name: str) -> str:
+        rel = self._find(name)
+        del self.files[rel]
+        self._sync_data()
+        return rel
+
+    def _find(self, name: str) -> str:
+        if name in self.files:
+            return name
+        hits = [rel for rel in self.files if rel.endswith("/" + name) or Path(rel).name == name]
+        if len(hits) == 1:
+            return hits[0]
+        raise UsageError(f"{name} is not in the chat", f"files in the chat: {', '.join(self.files) or 'none'}")
+
+    def refresh(self) -> list[str]:
+        """Re-read files changed on disk since they were read; drop the ones that are gone."""
+        notes = []
+        for rel, f in list(self.files.items()):
+            path = self.root / rel
+            try:
+                stamp = _stamp(path)
+            except OSError:
+                del self.files[rel]
+                notes.append(f"{rel} is gone; dropped from the chat")
+                continue
+            if stamp != f.stamp:
+                try:
+                    tf = read_text(path)
+                except UsageError as exc:
+                    del self.files[rel]
+                    notes.append(f"{rel} dropped from the chat: {exc.message}")
+                    continue
+                self.files[rel] = ChatFile(rel, tf.text, self.engine.count_tokens(tf.text), stamp)
+                notes.append(f"{rel} changed on disk; the chat now sees the new version")
+        self._sync_data()
+        return notes
+
+    def _sync_data(self) -> None:
+        self.data.files = list(self.files)
+
+    # -- the prompt ----------------------------------------------------------------------
+    def repo_map(self) -> str:
+        """The repository map focused on the files in the chat (rebuilt when they change)."""
+        key = tuple(sorted(self.files))
+        if self._map is not None and self._map[0] == key:
+            return self._map[1]
+        text = ""
+        budget = min(self.map_budget, self.engine.n_ctx // 8)  # a small window is for files and talk
+        if budget > 0:
+            from coder_cli.context.repomap import RepoIndex, build_map
+
+            if self._index is None:
+                self._index = RepoIndex(self.root, self.home, time_budget=10)
+            m = build_map(
+                self._index,
+                budget=budget,
+                count_tokens=self.engine.count_tokens,
+                tokenizer_id=self.engine.info.model,
+                focus=list(key),
+                exclude=list(key),
+            )
+            text = m.text
+        self._map = (key, text)
+        return text
+
+    def system(self) -> str:
+        return chat_prompts.system_text(self.repo_map(), [(f.rel, f.text) for f in self.files.values()])
+
+    def messages(self, question: str | None) -> list[dict]:
+        return chat_prompts.messages(self.system(), self.data.turns, question)
+
+    def known_tokens(self) -> list[int]:
+        """The tokens every next prompt starts with, whatever the question (what pre-warm reads)."""
+        engine = self.engine
+        base = self.messages(None)
+        a = engine.chat_prompt([*base, {"role": "user", "content": "a"}])
+        b = engine.chat_prompt([*base, {"role": "user", "content": "b"}])
+        n = 0
+        for x, y in zip(a, b, strict=False):
+            if x != y:
+                break
+            n += 1
+        return a[:n]
+
+    def start_prewarm(self) -> None:
+        if self.use_prewarm:
+            tokens = self.known_tokens()
+            if len(tokens) + self.reply_tokens < self.engine.n_ctx:
+                self.prewarm.start(self.engine, tokens)
+
+    def budget(self, without: str | None = None) -> Budget:
+        engine = self.engine
+        count = engine.count_tokens
+        files = [f for f in self.files.values() if f.rel != without]
+        map_text = self.repo_map()
+        parts = [("system prompt", count(chat_prompts.CHAT_SYSTEM)), ("repo map", count(map_text) if map_text else 0)]
+        parts += [(f"file {f.rel}", f.tokens) for f in files]
+        turns = self.data.turns
+        parts.append((f"conversation ({len(turns)} turn{'s' if len(turns) != 1 else ''})", 0))
+        system = chat_prompts.system_text(map_text, [(f.rel, f.text) for f in files])
+        total = len(engine.chat_prompt(chat_prompts.messages(system, turns, "")))
+        fixed = len(engine.chat_prompt(chat_prompts.messages(system, [], "")))
+        parts[-1] = (parts[-1][0], total - fixed)
+        return Budget(parts, total, engine.n_ctx, self.reply_tokens)
+
+    # -- a turn --------------------------------------------------------------------------
+    def _fit(self, question: str) -> tuple[list[dict], list[str]]:
+        """The messages of this turn; the oldest turns dropped (with a note each) until the reply fits."""
+        notes = []
+        engine = self.engine
+        while True:
+            messages = self.messages(question)
+            n = len(engine.chat_prompt(messages))
+            if n + self.reply_tokens <= engine.n_ctx or not self.data.turns:
+                break
+            user, assistant = self.data.turns.pop(0)
+            size = engine.count_tokens(user) + engine.count_tokens(assistant)
+            notes.append(f"context full: dropped the oldest turn ({size:,} tokens: {_clip(user)})")
+        room = engine.n_ctx - n
+        if room < min(256, self.reply_tokens):
+            raise ContextOverflow(
+                f"this turn is {n:,} tokens; the context holds {engine.n_ctx:,} and the reply needs room",
+                "ask a shorter question, /drop a file, or raise --ctx",
+            )
+        return messages, notes
+
+    def ask(self, question: str, emit: Callable[[str], None]) -> TurnResult:
+        """Answer QUESTION, streaming through EMIT. Ctrl-C stops the reply and keeps the session
+        (an interrupted turn is not kept in the conversation)."""
+        t0 = time.perf_counter()
+        self.prewarm.wait()
+        notes = self.refresh()
+        user = chat_prompts.user_text(question, self.attachments)
+        messages, dropped = self._fit(user)
+        notes += dropped
+        room = self.engine.n_ctx - len(self.engine.chat_prompt(messages))
+        params = GenParams(max_tokens=min(self.reply_tokens, room), temperature=self.temperature, seed=self.seed)
+        pieces: list[str] = []
+        gen = self.engine.chat(messages, params)
+        interrupted = False
+        try:
+            for piece in gen:
+                pieces.append(piece)
+                emit(piece)
+        except (Interrupted, KeyboardInterrupt):
+            interrupted = True
+        finally:
+            gen.close()
+        reply = "".join(pieces)
+        result = TurnResult(reply, gen.stats, interrupted, notes=notes)
+        if not interrupted:
+            self.attachments.clear()
+            self.data.turns.append((user, reply))
+            if gen.stats.finish_reason == "length":
+                result.notes.append(f"the reply stopped at the {params.max_tokens:,}-token limit")
+            proposal = propose(reply, {rel: f.text for rel, f in self.files.items()})
+            result.edits, result.notes = proposal.edits, result.notes + proposal.notes
+        result.seconds = time.perf_counter() - t0
+        return result
+
+    def clear(self) -> int:
+        n = len(self.data.turns)
+        self.data.turns.clear()
+        self.attachments.clear()
+        return n
+
+    # -- changes -------------------------------------------------------------------------
+    def check_edit(self, edit: Edit) -> tuple[TextFile, str | None]:
+        """The file as it is now, and why EDIT must not be applied (None when it may)."""
+        from coder_cli.context.lookups import parses_worse
+
+        path = check_inside(self.root / edit.rel, self.root)
+        original = read_text(path)
+        if original.text != edit.before:
+            return original, f"{edit.rel} changed since the reply was written; ask again"
+        worse = parses_worse(edit.rel, edit.before, edit.after)
+        return original, (f"{edit.rel}: not applied: {worse}" if worse else None)
+
+    def apply(self, edit: Edit) -> JournalEntry:
+        """Write EDIT (checked again), journal it, and show the chat the new file."""
+        original, why = self.check_edit(edit)
+        if why:
+            raise WriteRefused(why)
+        path = self.root / edit.rel
+        entry = self._journal.write(path, original.raw, original.encode(edit.after), "coder chat")
+        self.data.applied.append(entry.id)
+        if edit.rel in self.files:
+            self.files[edit.rel] = ChatFile(edit.rel, edit.after, self.engine.count_tokens(edit.after), _stamp(path))
+        self._map = None
+        return entry
+
+    def applied(self) -> list[JournalEntry]:
+        by_id = {e.id: e for e in self._journal.entries()}
+        return [by_id[i] for i in self.data.applied if i in by_id]
+
+    def undo(self) -> JournalEntry:
+        """Revert the last change this session applied, byte for byte."""
+        entries = self.applied()
+        if not entries:
+            raise UsageError("nothing to undo in this session")
+        entry = self._journal.restore(entries[-1])
+        self.data.applied.remove(entry.id)
+        self.refresh()
+        self._map = None
+        return entry
+
+    def diffs(self) -> list[str]:
+        """Unified diffs of what this session changed: each file from before its first change to now."""
+        from coder_cli.core.diffs import unified
+
+        first: dict[str, JournalEntry] = {}
+        for e in self.applied():
+            first.setdefault(e.path, e)
+        out = []
+        for path_str, e in first.items():
+            path = Path(path_str)
+            before = self._journal.pre_image(e).decode("utf-8", "replace")
+            try:
+                now = read_text(path)
+            except UsageError:
+                continue
+            rel = path.relative_to(self.root).as_posix() if path.is_relative_to(self.root) else path_str
+            if now.text != before.replace("\r\n", "\n"):
+                out.append(unified(rel, before.replace("\r\n", "\n"), now.text, now.newline))
+        return out
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_mtime_ns, st.st_size
+
+
+def _clip(text: str, n: int = 40) -> str:
+    one = " ".join(text.split())
+    return one if len(one) <= n else one[: n - 1] + "…"

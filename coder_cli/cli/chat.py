@@ -1,0 +1,70 @@
+"""`coder chat`: an interactive session with files and a repository map in context."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from coder_cli.cli.common import CtxOpt, FlashOpt, GpuLayersOpt, KvOpt, ModelOpt, ThreadsOpt, engine_flags, runtime
+
+
+def chat(
+    ctx: typer.Context,
+    files: Annotated[list[str] | None, typer.Argument(help="Files to put in the context.", show_default=False)] = None,
+    resume: Annotated[bool, typer.Option("--continue", "-c", help="Resume the last session of this repository.")] = False,
+    session: Annotated[
+        str | None, typer.Option("--session", "-S", help="Resume the session NAME, or start it.", show_default=False)
+    ] = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Apply proposed changes and run /run commands without asking.")
+    ] = False,
+    map_tokens: Annotated[int, typer.Option("--map-tokens", help="Token budget of the repository map; 0 for none.")] = 1024,
+    prewarm: Annotated[
+        bool, typer.Option("--prewarm/--no-prewarm", help="Read the known context while you type (default: on).")
+    ] = True,
+    max_tokens: Annotated[
+        int | None, typer.Option("--max-tokens", help="Longest reply in tokens (default: 1024).", show_default=False)
+    ] = None,
+    temperature: Annotated[
+        float | None, typer.Option("--temperature", help="0 is greedy and reproducible (default: 0).", show_default=False)
+    ] = None,
+    model: ModelOpt = None,
+    gpu_layers: GpuLayersOpt = None,
+    threads: ThreadsOpt = None,
+    ctx_size: CtxOpt = None,
+    flash_attn: FlashOpt = None,
+    kv_type: KvOpt = None,
+) -> int:
+    """Chat about your code; changes to files in the chat are shown as diffs and applied on yes.
+
+    \b
+    coder chat src/app.py              # a session with app.py in context (/help inside)
+    coder chat --continue              # pick up the last session of this repository
+    printf 'q1\\nq2\\n' | coder chat     # no terminal: one message per line, plain answers
+    """
+    from coder_cli.actions.chat_sessions import SessionStore
+    from coder_cli.cli.chat_loop import ChatLoop
+    from coder_cli.cli.chat_start import open_session
+
+    rt = runtime(
+        ctx,
+        **engine_flags(model, gpu_layers, threads, ctx_size, flash_attn, kv_type),
+        max_tokens=max_tokens,
+        temperature=temperature,
+    )
+    interactive = rt.env.stdin_isatty and rt.env.stdout_isatty
+    store = SessionStore(rt.home, _root(rt))
+    chat_session = open_session(
+        rt, store, files or [], resume=resume, name=session, map_tokens=map_tokens, prewarm=prewarm and interactive
+    )
+    try:
+        return ChatLoop(rt, chat_session, store, yes=yes, interactive=interactive, cwd=rt.env.cwd).run()
+    finally:
+        chat_session.close()
+
+
+def _root(rt):
+    from coder_cli.config import project_root
+
+    return project_root(rt.env.cwd)

@@ -1,0 +1,378 @@
+"""The `coder chat` loop: read a message or a slash command, answer it, offer the changes, save."""
+
+from __future__ import annotations
+
+import difflib
+import shlex
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+from coder_cli.errors import CoderError, Interrupted, UsageError
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "/add": ("FILE…", "add files to the context"),
+    "/drop": ("FILE…", "take files out of the context"),
+    "/files": ("", "the files in the context, in tokens"),
+    "/map": ("", "the repository map the model sees"),
+    "/tokens": ("", "the context budget, part by part"),
+    "/clear": ("", "forget the conversation (the files stay)"),
+    "/undo": ("", "revert the last change this session applied"),
+    "/diff": ("", "what this session changed"),
+    "/run": ("CMD", "run a shell command (after a yes); its output joins your next message"),
+    "/test": ("CMD", "run a check; when it fails, offer the `fix` loop"),
+    "/model": ("ID", "switch the model; the conversation stays"),
+    "/save": ("NAME", "save the session as NAME"),
+    "/load": ("NAME", "load a saved session"),
+    "/sessions": ("", "the saved sessions of this repository"),
+    "/help": ("", "this list"),
+    "/exit": ("", "leave (Ctrl-D works too)"),
+}
+OUTPUT_CHARS = 6000  # of a /run or /test output, kept for the model (the tail)
+
+
+def suggest(word: str) -> str | None:
+    close = difflib.get_close_matches(word, list(COMMANDS), n=1, cutoff=0.5)
+    return close[0] if close else None
+
+
+class ChatLoop:
+    def __init__(self, rt, session, store, *, yes: bool, interactive: bool, cwd: Path) -> None:
+        self.rt, self.session, self.store = rt, session, store
+        self.env, self.diag = rt.env, rt.diag
+        self.yes = yes
+        self.interactive = interactive
+        self.cwd = cwd
+        self.prompt = None
+        self._bar = ""
+
+    # -- input -------------------------------------------------------------------------
+    def run(self) -> int:
+        if self.interactive:
+            self._make_prompt()
+        try:
+            while True:
+                try:
+                    text = self._read()
+                except EOFError:
+                    break
+                except (KeyboardInterrupt, Interrupted):
+                    continue  # Ctrl-C at the prompt clears the line
+                if text is None:
+                    break
+                if not text.strip():
+                    continue
+                try:
+                    if not self.handle(text.strip("\n")):
+                        break
+                except (KeyboardInterrupt, Interrupted):
+                    self.diag.note("cancelled")
+                except CoderError as exc:
+                    self.diag.error(exc.message, exc.hint)
+                self.store.save(self.session.data)
+                if self.interactive:
+                    self._refresh()
+        finally:
+            self.store.save(self.session.data)
+        return 0
+
+    def _read(self) -> str | None:
+        if self.prompt is not None:
+            return self.prompt.read()
+        line = self.env.stdin.readline()
+        return None if line == "" else line.rstrip("\n")
+
+    def _make_prompt(self) -> None:
+        from coder_cli.ui.repl import ChatCompleter, ChatPrompt
+
+        files_cache: list[str] = []
+
+        def repo_files() -> list[str]:
+            if not files_cache:
+                from coder_cli.context.files import all_files
+
+                files_cache.extend(all_files(self.session.root))
+            return files_cache
+
+        def models() -> list[str]:
+            from coder_cli import manifest
+
+            return [n for m in manifest.load_all() for n in (m.id, *m.aliases)]
+
+        arguments: dict[str, Callable[[], list[str]]] = {
+            "/add": repo_files,
+            "/drop": lambda: list(self.session.files),
+            "/load": lambda: [n for n, *_ in self.store.list()],
+            "/model": models,
+        }
+        completer = ChatCompleter({k: v[1] for k, v in COMMANDS.items()}, arguments)
+        self.prompt = ChatPrompt(self.rt.home / "history" / "chat", completer, self._toolbar)
+        self._refresh()
+
+    def _refresh(self) -> None:
+        """Recompute the toolbar and start reading the known context while the user types."""
+        s = self.session
+        b = s.budget()
+        names = ", ".join(Path(r).name for r in s.files) or "none (add with /add)"
+        self._bar = f" {s.engine.info.model} · context {b.total:,}/{b.n_ctx - b.reply:,} tokens · files: {names}"
+        s.start_prewarm()
+
+    def _toolbar(self) -> str:
+        state = " · reading context…" if self.session.prewarm.running else ""
+        return self._bar + state
+
+    # -- dispatch ------------------------------------------------------------------------
+    def handle(self, text: str) -> bool:
+        """Answer one message or command; False ends the session."""
+        if text.startswith("/") and not text.startswith("//"):
+            word, _, arg = text.partition(" ")
+            word = word.lower()
+            if word not in COMMANDS:
+                hint = suggest(word)
+                raise UsageError(f"unknown command {word}", f"did you mean {hint}?" if hint else "see /help")
+            if word in ("/exit", "/quit"):
+                return False
+            getattr(self, "cmd_" + word[1:])(arg.strip())
+            return True
+        self.turn(text[1:] if text.startswith("//") else text)
+        return True
+
+    def out(self, text: str) -> None:
+        self.env.stdout.write(text if text.endswith("\n") else text + "\n")
+        self.env.stdout.flush()
+
+    # -- a turn --------------------------------------------------------------------------
+    def turn(self, question: str) -> None:
+        from coder_cli.ui.stream import make_sink
+
+        sink = make_sink(self.env)
+        try:
+            result = self.session.ask(question, sink.write)
+        finally:
+            sink.close()
+        for note in result.notes:
+            self.diag.note(note)
+        st = result.stats
+        if result.interrupted:
+            self.diag.note("interrupted; the reply was not kept")
+            return
+        if self.interactive:
+            self.diag.note(
+                f"{st.prompt_tokens:,} prompt tokens ({st.cached_tokens:,} cached) · first token {st.prompt_s:.2f} s · "
+                f"{st.completion_tokens} tokens at {st.tokens_per_s:.0f}/s"
+            )
+        for edit in result.edits:
+            self.offer(edit)
+
+    def offer(self, edit) -> None:
+        from coder_cli.core.diffs import unified
+        from coder_cli.ui.confirm import show_diff
+
+        original, why = self.session.check_edit(edit)
+        if why:
+            self.diag.warn(why)
+            return
+        show_diff(self.env, unified(edit.rel, edit.before, edit.after, original.newline))
+        if self.yes:
+            ok = True
+        elif self.interactive:
+            ok = self.prompt.confirm(f"Apply this change to {edit.rel} ({edit.summary})?")
+        else:
+            self.diag.note(f"not applied to {edit.rel}: no terminal to ask; start the chat with --yes to apply changes")
+            return
+        if not ok:
+            self.diag.note("not applied")
+            return
+        self.session.apply(edit)
+        self.diag.note(f"applied to {edit.rel} ({edit.summary}); /undo reverts it")
+
+    # -- commands ------------------------------------------------------------------------
+    def _words(self, arg: str, what: str) -> list[str]:
+        try:
+            words = shlex.split(arg)
+        except ValueError as exc:
+            raise UsageError(f"cannot read the arguments: {exc}") from None
+        if not words:
+            raise UsageError(f"name {what}", "for example: /add src/app.py")
+        return words
+
+    def cmd_add(self, arg: str) -> None:
+        for name in self._words(arg, "the files to add"):
+            try:
+                f = self.session.add(name, self.cwd)
+            except UsageError as exc:
+                self.diag.error(exc.message, exc.hint)
+                continue
+            self.diag.note(f"added {f.rel} ({f.tokens:,} tokens)")
+
+    def cmd_drop(self, arg: str) -> None:
+        for name in self._words(arg, "the files to drop"):
+            self.diag.note(f"dropped {self.session.drop(name)}")
+
+    def cmd_files(self, arg: str) -> None:
+        if not self.session.files:
+            self.out("no files in the chat (add some with /add FILE)")
+        for f in self.session.files.values():
+            self.out(f"{f.rel}  {f.tokens:,} tokens")
+
+    def cmd_map(self, arg: str) -> None:
+        text = self.session.repo_map()
+        self.out(text or "the repository map is empty (no other source files, or --map-tokens 0)")
+
+    def cmd_tokens(self, arg: str) -> None:
+        b = self.session.budget()
+        rows = [
+            *b.parts,
+            ("whole prompt now (exact, template included)", b.total),
+            ("kept for the reply", b.reply),
+            ("free", b.free),
+            ("context window", b.n_ctx),
+        ]
+        width = max(len(label) for label, _ in rows) + 2
+        for i, (label, n) in enumerate(rows):
+            if i == len(b.parts):
+                self.out("-" * (width + 8))
+            self.out(f"{label:<{width}}{n:>8,}")
+
+    def cmd_clear(self, arg: str) -> None:
+        self.diag.note(f"forgot {self.session.clear()} turn(s); the files stay")
+
+    def cmd_undo(self, arg: str) -> None:
+        entry = self.session.undo()
+        self.diag.note(f"restored {entry.path}")
+
+    def cmd_diff(self, arg: str) -> None:
+        from coder_cli.ui.confirm import show_diff
+
+        diffs = self.session.diffs()
+        if not diffs:
+            self.out("this session has changed nothing (or every change was undone)")
+        for patch in diffs:
+            show_diff(self.env, patch)
+
+    def _confirm(self, question: str) -> bool:
+        if self.yes:
+            return True
+        if self.interactive:
+            return self.prompt.confirm(question)
+        self.diag.note("not run: no terminal to ask; start the chat with --yes to allow /run")
+        return False
+
+    def _shell(self, command: str) -> tuple[int, str]:
+        try:
+            proc = subprocess.run(
+                command, shell=True, cwd=self.session.root, capture_output=True, text=True, errors="replace", timeout=600
+            )
+        except subprocess.TimeoutExpired:
+            return 124, "(stopped after 600 s)"
+        return proc.returncode, (proc.stdout + proc.stderr)
+
+    def cmd_run(self, arg: str) -> None:
+        from coder_cli.core.chat_prompts import command_output
+
+        if not arg:
+            raise UsageError("name the command", "for example: /run git status")
+        if not self._confirm(f"Run `{arg}` in {self.session.root}?"):
+            return
+        code, output = self._shell(arg)
+        self.out(output.rstrip("\n") or "(no output)")
+        self.session.attachments.append(command_output(arg, code, output[-OUTPUT_CHARS:]))
+        self.diag.note(f"exit code {code}; the output joins your next message")
+
+    def cmd_test(self, arg: str) -> None:
+        from coder_cli.core.chat_prompts import command_output
+
+        if not arg:
+            raise UsageError("name the check", "for example: /test pytest -x")
+        code, output = self._shell(arg)
+        self.out(output.rstrip("\n")[-OUTPUT_CHARS:] or "(no output)")
+        if code == 0:
+            self.diag.note("the check passes")
+            return
+        self.session.attachments.append(command_output(arg, code, output[-OUTPUT_CHARS:]))
+        target = self._failing_file(output)
+        if target is None:
+            self.diag.note(f"the check fails (exit code {code}); /add the file to fix, then /test again")
+            return
+        if not (self.yes or (self.interactive and self.prompt.confirm(f"The check fails. Try to fix {target}?"))):
+            self.diag.note("the output joins your next message")
+            return
+        self._fix(target, arg)
+
+    def _failing_file(self, output: str) -> str | None:
+        files = list(self.session.files)
+        if not files:
+            return None
+        mentioned = sorted(files, key=lambda rel: -output.count(Path(rel).name))
+        if output.count(Path(mentioned[0]).name) or len(files) == 1:
+            return mentioned[0]
+        return None
+
+    def _fix(self, rel: str, command: str) -> None:
+        from coder_cli.actions.chat_edits import Edit
+        from coder_cli.actions.fix import FixRequest, run_fix
+
+        session = self.session
+        session.prewarm.stop()
+        result = run_fix(FixRequest(session.root / rel, command), lambda: session.engine, self.diag.note, self.rt.home)
+        if result.already_passing:
+            self.diag.note("the check passes now")
+            return
+        if result.fixed is None:
+            self.diag.warn(f"could not fix {rel} ({len(result.attempts)} candidate(s) tried)")
+            return
+        self.offer(Edit(rel, result.original.text, result.fixed, "the fix that passes the check"))
+
+    def cmd_model(self, arg: str) -> None:
+        if not arg:
+            self.out(self.session.engine.info.model)
+            return
+        self.diag.note(f"now using {self.session.switch_model(arg)}")
+
+    def cmd_save(self, arg: str) -> None:
+        from coder_cli.actions.chat_sessions import check_name
+
+        if arg:
+            self.session.data.name = check_name(arg)
+        self.diag.note(f"saved as {self.session.data.name}: {self.store.save(self.session.data, force=True)}")
+
+    def cmd_load(self, arg: str) -> None:
+        if not arg:
+            raise UsageError("name the session to load", "see /sessions")
+        data = self.store.load(arg)
+        notes = restore(self.session, data, self.cwd)
+        for note in notes:
+            self.diag.note(note)
+
+    def cmd_sessions(self, arg: str) -> None:
+        import time
+
+        rows = self.store.list()
+        if not rows:
+            self.out("no saved sessions for this repository")
+        for name, saved, turns, files in rows:
+            mark = "*" if name == self.session.data.name else " "
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(saved))
+            self.out(f"{mark} {name}  {when}  {turns} turn(s), {files} file(s)")
+
+    def cmd_help(self, arg: str) -> None:
+        width = max(len(f"{k} {v[0]}") for k, v in COMMANDS.items()) + 2
+        for name, (args, text) in COMMANDS.items():
+            self.out(f"{(name + ' ' + args).strip():<{width}}{text}")
+        self.out(
+            "Enter sends; Alt-Enter starts a new line; Ctrl-C stops a reply; Ctrl-D leaves. A line starting with // sends /."
+        )
+
+
+def restore(session, data, cwd: Path) -> list[str]:
+    """Make SESSION continue DATA: its conversation and the files it had (those still there)."""
+    notes = []
+    session.data = data
+    session.files.clear()
+    for rel in list(data.files):
+        try:
+            session.add(rel, session.root)
+        except UsageError as exc:
+            notes.append(f"not restored: {exc.message}")
+    notes.insert(0, f"session {data.name}: {len(data.turns)} turn(s), files: {', '.join(session.files) or 'none'}")
+    return notes

@@ -1,0 +1,211 @@
+"""`coder chat` logic with the scripted engine: edits, commands, sessions, context accounting.
+
+The model's behaviour is tested in test_chat_real.py; here the replies are fixed so that
+the logic around them (matching blocks to files, undo, pipes, budgets) is checked exactly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from coder_cli.actions.chat_edits import propose
+from tests.conftest import git_project, run_inprocess
+
+GREET = 'def greet(name):\n    return "Hello " + name\n'
+BIG = (
+    "import os\n\n\n"
+    "def keep():\n    return os.getcwd()\n\n\n"
+    "class Shop:\n    def total(self, items):\n        return sum(items)\n\n"
+    "    def count(self, items):\n        return len(items)\n\n\n"
+    "def other():\n    return 2\n"
+)
+
+
+def fenced(code: str, lead: str = "") -> str:
+    return f"{lead}\n```python\n{code}```\n" if lead else f"```python\n{code}```\n"
+
+
+# -- matching reply blocks to files ---------------------------------------------------------
+
+
+def test_a_block_after_the_path_rewrites_the_whole_file():
+    reply = "Here you go.\n\n" + fenced('def greet(name):\n    return "Hi " + name\n', "greet.py")
+    p = propose(reply, {"greet.py": GREET, "other.py": "x = 1\n"})
+    assert [(e.rel, e.after) for e in p.edits] == [("greet.py", 'def greet(name):\n    return "Hi " + name\n')]
+    assert p.edits[0].summary == "rewrite the whole file"
+
+
+def test_one_function_replaces_only_that_function_and_a_method_keeps_its_indentation():
+    reply = fenced("def other():\n    return 3\n") + "\nand\n" + fenced("def total(self, items):\n    return sum(items) * 2\n")
+    p = propose(reply, {"shop.py": BIG})
+    (edit,) = p.edits
+    assert "def other():\n    return 3\n" in edit.after
+    assert "    def total(self, items):\n        return sum(items) * 2\n" in edit.after
+    assert "def keep():\n    return os.getcwd()" in edit.after  # untouched
+    assert "def count(self, items):" in edit.after
+    assert edit.summary == "replace function other, replace function total"
+    compile(edit.after, "shop.py", "exec")
+
+
+def test_a_new_function_is_added_at_the_end_with_its_imports():
+    reply = fenced("import math\n\n\ndef area(r):\n    return math.pi * r * r\n", "Add this to shop.py:")
+    (edit,) = propose(reply, {"shop.py": BIG}).edits
+    assert edit.after.startswith("import os\nimport math\n")
+    assert edit.after.endswith("def other():\n    return 2\n\n\ndef area(r):\n    return math.pi * r * r\n")
+    assert edit.summary == "add function area"
+
+
+def test_elided_code_and_loose_snippets_are_not_applied():
+    elided = fenced("def total(self, items):\n    ...  # rest unchanged\n")
+    p = propose(elided, {"shop.py": BIG})
+    assert not p.edits and "elides" in p.notes[0]
+    snippet = fenced("print(greet('x'))\n")
+    assert propose(snippet, {"greet.py": GREET, "b.py": "def b():\n    pass\n"}).edits == []
+
+
+def test_an_echo_of_the_file_is_no_edit_and_an_unknown_block_is_not_guessed():
+    assert propose(fenced(GREET), {"greet.py": GREET}).edits == []
+    p = propose(fenced("def unrelated():\n    return 1\n"), {"a.py": "def a():\n    pass\n", "b.py": "def b():\n    pass\n"})
+    assert not p.edits and "not matched" in p.notes[0]
+
+
+# -- the command, through pipes ------------------------------------------------------------
+
+
+def test_piped_chat_answers_one_line_at_a_time_in_plain_text(home, tmp_path, scripted):
+    model, calls = scripted("first answer", "second answer")
+    proj = git_project(tmp_path, {"greet.py": GREET})
+    r = run_inprocess(["chat", "--model", model], home, proj, stdin="q1\n\nq2\n")
+    assert r.code == 0, r.stderr
+    assert r.stdout == "first answer\nsecond answer\n"
+    chats = [c for c in calls() if c["kind"] == "chat"]
+    assert [m["content"] for m in chats[1]["messages"][1:]] == ["q1", "first answer", "q2"]  # history kept in order
+
+
+def test_a_change_is_shown_not_applied_without_yes_and_applied_then_undone_with_it(home, tmp_path, scripted):
+    reply = fenced('def greet(name):\n    return "Hi " + name\n', "greet.py")
+    model, _ = scripted(reply)
+    proj = git_project(tmp_path, {"greet.py": GREET})
+    (proj / "greet.py").write_bytes(GREET.replace("\n", "\r\n").encode())  # CRLF survives the round trip
+    before = (proj / "greet.py").read_bytes()
+    r = run_inprocess(["chat", "--model", model, "greet.py"], home, proj, stdin="make it Hi\n")
+    assert r.code == 0, r.stderr
+    assert '+    return "Hi " + name' in r.stdout and "not applied" in r.stderr
+    assert (proj / "greet.py").read_bytes() == before
+    r = run_inprocess(["chat", "--model", model, "--yes", "greet.py"], home, proj, stdin="make it Hi\n/diff\n")
+    assert "applied to greet.py" in r.stderr, r.stderr
+    assert (proj / "greet.py").read_bytes() == before.replace(b"Hello", b"Hi")
+    assert r.stdout.count('+    return "Hi " + name') == 2  # offered, then /diff
+    r = run_inprocess(["chat", "--model", model, "--continue"], home, proj, stdin="/undo\n/undo\n")
+    assert (proj / "greet.py").read_bytes() == before
+    assert "nothing to undo in this session" in r.stderr
+
+
+def test_add_refuses_missing_binary_huge_and_outside_files_with_reasons(home, tmp_path, scripted):
+    model, _ = scripted("ok", n_ctx=2048)
+    proj = git_project(tmp_path, {"greet.py": GREET, "big.py": "x = 1\n" * 2000})
+    (proj / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00")
+    (tmp_path / "outside.py").write_text("x = 1\n")
+    r = run_inprocess(
+        ["chat", "--model", model],
+        home,
+        proj,
+        stdin="/add nope.py\n/add logo.png\n/add big.py\n/add ../outside.py\n/add greet.py\n",
+    )
+    assert r.code == 0
+    err = r.stderr
+    assert "file not found: nope.py" in err
+    assert "logo.png is a binary file" in err
+    assert "big.py is 6,001 tokens; the context has room for" in err and "1,024 kept for the reply" in err
+    assert "outside the repository" in err
+    assert "added greet.py" in err
+
+
+def test_a_typo_suggests_the_command_and_help_lists_them(home, tmp_path, scripted):
+    model, calls = scripted("ok")
+    proj = git_project(tmp_path, {"greet.py": GREET})
+    r = run_inprocess(["chat", "--model", model], home, proj, stdin="/tokns\n/ad greet.py\n/help\n")
+    assert "unknown command /tokns" in r.stderr and "did you mean /tokens?" in r.stderr
+    assert "did you mean /add?" in r.stderr
+    assert "/undo" in r.stdout and "/sessions" in r.stdout
+    assert not [c for c in calls() if c["kind"] == "chat"]  # no command reached the model
+
+
+def test_continue_restores_the_conversation_and_files(home, tmp_path, scripted):
+    model, calls = scripted("the answer is 42", "again")
+    proj = git_project(tmp_path, {"greet.py": GREET})
+    run_inprocess(["chat", "--model", model, "greet.py"], home, proj, stdin="what is the answer?\n")
+    r = run_inprocess(["chat", "--model", model, "--continue"], home, proj, stdin="/files\nand now?\n")
+    assert r.code == 0, r.stderr
+    assert "1 turn(s), files: greet.py" in r.stderr
+    assert "greet.py" in r.stdout
+    last = [c for c in calls() if c["kind"] == "chat"][-1]["messages"]
+    assert [m["content"] for m in last[1:]] == ["what is the answer?", "the answer is 42", "and now?"]
+    assert "def greet" in last[0]["content"]
+    r = run_inprocess(["chat", "--model", model, "--session", "work"], home, proj, stdin="/sessions\n/add greet.py\n/sessions\n")
+    first, second = r.stdout.split("\n", 1)
+    assert "work" not in first and "* work" in second  # an empty session is not saved
+    assert second.count("turn(s)") == 2
+
+
+def test_continue_without_a_session_is_a_clear_error(home, tmp_path, scripted):
+    model, _ = scripted("x")
+    proj = git_project(tmp_path, {"greet.py": GREET})
+    r = run_inprocess(["chat", "--model", model, "--continue"], home, proj, stdin="")
+    assert r.code == 2 and "no earlier chat session" in r.stderr
+
+
+def test_run_output_joins_the_next_message(home, tmp_path, scripted):
+    model, calls = scripted("seen")
+    proj = git_project(tmp_path, {"greet.py": GREET})
+    r = run_inprocess(["chat", "--model", model, "--yes"], home, proj, stdin="/run echo out-$((40+2))\nwhat did it print?\n")
+    assert r.code == 0 and "out-42" in r.stdout
+    r2 = run_inprocess(["chat", "--model", model], home, proj, stdin="/run echo never\n")
+    assert "not run" in r2.stderr and "never" not in r2.stdout  # no terminal to ask, no --yes
+    question = [c for c in calls() if c["kind"] == "chat"][-1]["messages"][-1]["content"]
+    assert "I ran `echo out-$((40+2))` (exit code 0)" in question and "out-42" in question
+    assert question.endswith("what did it print?")
+
+
+# -- the session: prompt order, pre-warm, a full context -------------------------------------
+
+
+def _session(tmp_path: Path, replies: list[str], n_ctx: int = 4096, reply_tokens: int = 256):
+    from coder_cli.actions.chat import ChatSession
+    from coder_cli.actions.chat_sessions import SessionData
+    from coder_cli.engine.scripted import ScriptedEngine
+
+    proj = git_project(tmp_path, {"greet.py": GREET})
+    engine = ScriptedEngine(replies, n_ctx=n_ctx)
+    s = ChatSession(proj, tmp_path / "home", lambda model: engine, reply_tokens=reply_tokens, map_budget=0, data=SessionData("t"))
+    return s, engine, proj
+
+
+def test_prewarm_reads_the_known_prefix_and_the_turn_reuses_it(tmp_path):
+    s, engine, proj = _session(tmp_path, ["one two three"])
+    s.add("greet.py", proj)
+    known = s.known_tokens()
+    s.start_prewarm()
+    s.prewarm.wait()
+    assert engine.calls[-1] == {"kind": "prefill", "tokens": len(known), "evaluated": len(known)}
+    result = s.ask("a question", lambda piece: None)
+    assert result.stats.cached_tokens == len(known)  # only the question was left to read
+    assert result.stats.prompt_tokens > len(known)
+    assert engine.chat_prompt(s.messages("next"))[: len(s.known_tokens())] == s.known_tokens()
+    s.start_prewarm()
+    s.prewarm.wait()
+    grown = engine.calls[-1]
+    assert grown["kind"] == "prefill" and grown["evaluated"] < grown["tokens"] // 2  # the earlier turn was cached
+
+
+def test_a_full_context_drops_the_oldest_turns_with_a_note(tmp_path):
+    words = " ".join(f"w{i}" for i in range(120))
+    s, engine, _ = _session(tmp_path, [words], n_ctx=700, reply_tokens=200)
+    notes = []
+    for i in range(6):
+        notes += s.ask(f"question {i}", lambda piece: None).notes
+    dropped = [n for n in notes if n.startswith("context full: dropped the oldest turn")]
+    assert dropped and "question 0" in dropped[0]
+    prompts = [len(engine.chat_prompt(c["messages"])) for c in engine.calls if c["kind"] == "chat"]
+    assert all(n + 200 <= 700 for n in prompts), prompts  # every turn left the reply its room
+    assert s.data.turns[-1][0] == "question 5"

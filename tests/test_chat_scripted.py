@@ -209,3 +209,16 @@ def test_a_full_context_drops_the_oldest_turns_with_a_note(tmp_path):
     prompts = [len(engine.chat_prompt(c["messages"])) for c in engine.calls if c["kind"] == "chat"]
     assert all(n + 200 <= 700 for n in prompts), prompts  # every turn left the reply its room
     assert s.data.turns[-1][0] == "question 5"
+
+
+def test_a_failing_test_offers_the_fix_loop_and_applies_its_fix(home, tmp_path, scripted):
+    calc = "def add(a, b):\n    return a - b\n"
+    test = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+    model, calls = scripted("```python\ndef add(a, b):\n    return a + b\n```\n")
+    proj = git_project(tmp_path, {"calc.py": calc, "test_calc.py": test})
+    check = "python -m pytest -q -p no:cacheprovider test_calc.py"
+    r = run_inprocess(["chat", "--model", model, "--yes", "calc.py"], home, proj, stdin=f"/test {check}\n/test {check}\n")
+    assert r.code == 0, r.stderr
+    assert "1 failed" in r.stdout and "applied to calc.py" in r.stderr
+    assert (proj / "calc.py").read_text() == "def add(a, b):\n    return a + b\n"
+    assert "the check passes" in r.stderr  # the second /test

@@ -281,7 +281,7 @@ def _parse_check(req: FillRequest) -> tuple[Callable[[str | None], int], int] | 
     under it, which is the commonest bad fill); other languages by tree-sitter's error nodes.
     """
     from coder_cli.context.languages import SUPPORTED, language_for
-    from coder_cli.context.lookups import error_count
+    from coder_cli.context.lookups import compiles, error_count
 
     lang = language_for(req.path.name, req.prefix[:256].encode("utf-8"))
     if lang not in SUPPORTED:
@@ -289,20 +289,12 @@ def _parse_check(req: FillRequest) -> tuple[Callable[[str | None], int], int] | 
 
     def errors(fill: str | None) -> int:
         text = req.prefix + (fill or "") + req.suffix
-        if lang == "python" and _compiles(text):
+        if lang == "python" and compiles(text):
             return 0
         n = error_count(text.encode("utf-8"), lang)
         return max(n, 1) if lang == "python" else n
 
     return errors, errors(None)
-
-
-def _compiles(text: str) -> bool:
-    try:
-        compile(text, "<fill>", "exec", dont_inherit=True)
-    except (SyntaxError, ValueError):
-        return False
-    return True
 
 
 def _reindented(text: str, cur: Cursor) -> list[str]:

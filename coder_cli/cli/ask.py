@@ -8,7 +8,18 @@ from typing import Annotated
 
 import typer
 
-from coder_cli.cli.common import CtxOpt, FlashOpt, GpuLayersOpt, KvOpt, ModelOpt, ThreadsOpt, engine_flags, runtime
+from coder_cli.cli.common import (
+    CtxOpt,
+    FlashOpt,
+    GpuLayersOpt,
+    KvOpt,
+    MaxTokensOpt,
+    ModelOpt,
+    TemperatureOpt,
+    ThreadsOpt,
+    engine_flags,
+    runtime,
+)
 
 
 def ask(
@@ -20,12 +31,8 @@ def ask(
     files: Annotated[list[Path] | None, typer.Option("--file", "-f", help="Add a file to the prompt (repeatable).")] = None,
     extract: Annotated[bool, typer.Option("--extract", "-x", help="Print only the code of the reply's code block(s).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object: reply, usage, timing.")] = False,
-    max_tokens: Annotated[
-        int | None, typer.Option("--max-tokens", help="Longest reply in tokens (default: 1024).", show_default=False)
-    ] = None,
-    temperature: Annotated[
-        float | None, typer.Option("--temperature", help="0 is greedy and reproducible (default: 0).", show_default=False)
-    ] = None,
+    max_tokens: MaxTokensOpt = None,
+    temperature: TemperatureOpt = None,
     seed: Annotated[
         int | None, typer.Option("--seed", help="Sampling seed (with --temperature > 0).", show_default=False)
     ] = None,

@@ -6,7 +6,18 @@ from typing import Annotated
 
 import typer
 
-from coder_cli.cli.common import CtxOpt, FlashOpt, GpuLayersOpt, KvOpt, ModelOpt, ThreadsOpt, engine_flags, runtime
+from coder_cli.cli.common import (
+    CtxOpt,
+    FlashOpt,
+    GpuLayersOpt,
+    KvOpt,
+    MaxTokensOpt,
+    ModelOpt,
+    TemperatureOpt,
+    ThreadsOpt,
+    engine_flags,
+    runtime,
+)
 
 
 def chat(
@@ -21,14 +32,11 @@ def chat(
     ] = False,
     map_tokens: Annotated[int, typer.Option("--map-tokens", help="Token budget of the repository map; 0 for none.")] = 1024,
     prewarm: Annotated[
-        bool, typer.Option("--prewarm/--no-prewarm", help="Read the known context while you type (default: on).")
+        bool,
+        typer.Option("--prewarm/--no-prewarm", help="Read the known context while you type (default: on).", show_default=False),
     ] = True,
-    max_tokens: Annotated[
-        int | None, typer.Option("--max-tokens", help="Longest reply in tokens (default: 1024).", show_default=False)
-    ] = None,
-    temperature: Annotated[
-        float | None, typer.Option("--temperature", help="0 is greedy and reproducible (default: 0).", show_default=False)
-    ] = None,
+    max_tokens: MaxTokensOpt = None,
+    temperature: TemperatureOpt = None,
     model: ModelOpt = None,
     gpu_layers: GpuLayersOpt = None,
     threads: ThreadsOpt = None,

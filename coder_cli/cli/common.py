@@ -45,6 +45,14 @@ KvOpt = Annotated[
 ]
 
 
+MaxTokensOpt = Annotated[
+    int | None, typer.Option("--max-tokens", help="Longest reply in tokens (default: 1024).", show_default=False)
+]
+TemperatureOpt = Annotated[
+    float | None, typer.Option("--temperature", help="0 is greedy and reproducible (default: 0).", show_default=False)
+]
+
+
 def engine_flags(model, gpu_layers, threads, ctx, flash_attn, kv_type) -> dict[str, Any]:
     return {
         "model": model,

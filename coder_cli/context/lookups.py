@@ -179,7 +179,7 @@ def parses_worse(name: str, old: str, new: str) -> str | None:
     from coder_cli.context.languages import SUPPORTED
 
     lang = language_for(name, old[:256].encode("utf-8"))
-    if lang == "python" and _compiles(old) and not _compiles(new):
+    if lang == "python" and compiles(old) and not compiles(new):
         return "the result has a syntax error (Python does not compile it) where the file had none"
     if lang not in SUPPORTED:
         return None
@@ -189,7 +189,8 @@ def parses_worse(name: str, old: str, new: str) -> str | None:
     return None
 
 
-def _compiles(text: str) -> bool:
+def compiles(text: str) -> bool:
+    """Whether Python compiles TEXT."""
     try:
         compile(text, "<file>", "exec", dont_inherit=True)
     except (SyntaxError, ValueError):

@@ -207,7 +207,12 @@ class UndoJournal:
         try:
             atomic_write(path, after, before)
         except BaseException:
-            self.drop(entry)
+            try:
+                written = path.read_bytes() == after and after != before
+            except OSError:
+                written = False
+            if not written:  # (a Ctrl-C just after the rename keeps its undo entry)
+                self.drop(entry)
             raise
         return entry
 

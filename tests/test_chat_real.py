@@ -140,3 +140,11 @@ def test_prewarm_leaves_only_the_question_to_read(engine, tmp_path):
     assert result.stats.cached_tokens >= len(known) - 1  # the engine reused everything pre-warm read
     assert result.stats.prompt_tokens - result.stats.cached_tokens < 40  # the question alone
     assert result.reply.strip()
+
+
+def test_special_token_text_inside_a_message_is_read_as_text(engine):
+    im_end = engine.special_token_id("<|im_end|>")
+    plain = engine.chat_prompt([{"role": "user", "content": "a b"}])
+    tricky = engine.chat_prompt([{"role": "user", "content": "a <|im_end|> b"}])
+    assert tricky.count(im_end) == plain.count(im_end)  # only the template's own turn ends
+    assert engine.detokenize(tricky).count("<|im_end|>") >= 1

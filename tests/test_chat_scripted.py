@@ -69,6 +69,49 @@ def test_an_echo_of_the_file_is_no_edit_and_an_unknown_block_is_not_guessed():
     assert not p.edits and "not matched" in p.notes[0]
 
 
+def test_a_reply_with_only_the_functions_keeps_imports_constants_and_the_main_guard():
+    text = (
+        'import sys\n\nGREETING = "Hello"\n\n\ndef greet(name):\n    return GREETING + name\n\n\n'
+        'if __name__ == "__main__":\n    print(greet(sys.argv[1]))\n'
+    )
+    (edit,) = propose(fenced('def greet(name):\n    return "Hi " + name\n', "app.py"), {"app.py": text}).edits
+    assert edit.summary == "replace function greet"
+    assert edit.after.startswith('import sys\n\nGREETING = "Hello"') and "print(greet(sys.argv[1]))" in edit.after
+
+
+def test_a_partial_class_replaces_only_the_methods_it_holds():
+    reply = fenced(
+        "class Shop:\n    def total(self, items):\n        return sum(items) + 1\n\n    def empty(self):\n        return []\n"
+    )
+    (edit,) = propose(reply, {"shop.py": BIG}).edits
+    assert "return sum(items) + 1" in edit.after and "def count(self, items):" in edit.after
+    assert "    def empty(self):\n        return []" in edit.after
+    assert edit.summary == "replace method Shop.total, add method Shop.empty"
+    compile(edit.after, "shop.py", "exec")
+
+
+def test_blocks_for_other_files_or_in_another_language_are_not_applied():
+    util = "def add(a, b):\n    return a + b\n"
+    p = propose(
+        fenced("from util import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n", "Create test_util.py:"),
+        {"util.py": util},
+    )
+    assert not p.edits and "test_util.py, which is not in the chat" in p.notes[0]
+    p = propose("In your config.yml:\n```text\nerror: key not found\n```\n", {"config.yml": "key: 1\n"})
+    assert not p.edits
+    p = propose("README.md\n```markdown\n# Title\n```\n", {"README.md": "# T\n\n```sh\nmake\n```\n"})
+    assert not p.edits and "code fences of its own" in p.notes[0]
+
+
+def test_placeholders_count_even_when_the_file_has_a_stub_and_twin_methods_are_not_guessed():
+    text = "def stub():\n    ...\n\n\ndef real(x):\n    y = x + 1\n    return y\n"
+    p = propose(fenced("def real(x):\n    # ... existing code ...\n    return y * 2\n"), {"m.py": text})
+    assert not p.edits and "elides" in p.notes[0]
+    twins = "class A:\n    def total(self):\n        return 1\n\n\nclass B:\n    def total(self):\n        return 2\n"
+    p = propose(fenced("def total(self):\n    return 3\n"), {"t.py": twins})
+    assert not p.edits and "defined 2 times" in p.notes[0]
+
+
 # -- the command, through pipes ------------------------------------------------------------
 
 

@@ -19,7 +19,7 @@ from coder_cli.actions.chat_sessions import SessionData
 from coder_cli.core import chat_prompts
 from coder_cli.engine import Engine, GenParams, GenStats
 from coder_cli.errors import ContextOverflow, Interrupted, UsageError
-from coder_cli.files import JournalEntry, TextFile, UndoJournal, WriteRefused, check_inside, read_text
+from coder_cli.files import JournalEntry, TextFile, UndoJournal, WriteRefused, check_inside, decode, read_text
 
 MAX_FILE_BYTES = 1_000_000  # larger files are refused before they are tokenized
 MIN_QUESTION = 64  # room a file must leave for a question
@@ -154,15 +154,20 @@ class ChatSession:
             self._engine.close()
         self._engine, self._model = engine, model
         self.data.model = engine.info.model
+        self._map = None  # counted with the old tokenizer
+        for rel, f in self.files.items():
+            self.files[rel] = ChatFile(rel, f.text, engine.count_tokens(f.text), f.stamp)
         return engine.info.model
 
     def close(self) -> None:
-        self.prewarm.stop()
-        if self._index is not None:
-            self._index.close()
-        if self._engine is not None:
-            self._engine.close()
-            self._engine = None
+        try:
+            self.prewarm.stop()
+        finally:
+            if self._index is not None:
+                self._index.close()
+            if self._engine is not None and not self.prewarm.running:  # never free a model a thread still decodes with
+                self._engine.close()
+                self._engine = None
 
     # -- files -------------------------------------------------------------------------
     def resolve(self, name: str, cwd: Path) -> Path:
@@ -314,24 +319,31 @@ class ChatSession:
 
     # -- a turn --------------------------------------------------------------------------
     def _fit(self, question: str) -> tuple[list[dict], list[str]]:
-        """The messages of this turn; the oldest turns dropped (with a note each) until the reply fits."""
-        notes = []
+        """The messages of this turn. When they leave the reply too little room, the oldest turns
+        are dropped (a note each) until a quarter of the context is free again: dropping in one
+        go, not a turn per turn, keeps the prompt's head stable for the turns that follow.
+        Nothing is dropped when even an empty conversation cannot hold this turn."""
         engine = self.engine
-        while True:
-            messages = self.messages(question)
-            n = len(engine.chat_prompt(messages))
-            if n + self.reply_tokens <= engine.n_ctx or not self.data.turns:
-                break
-            user, assistant = self.data.turns.pop(0)
-            size = engine.count_tokens(user) + engine.count_tokens(assistant)
-            notes.append(f"context full: dropped the oldest turn ({size:,} tokens: {_clip(user)})")
+        turns = list(self.data.turns)
+        n = len(engine.chat_prompt(chat_prompts.messages(self.system(), turns, question)))
+        if n + self.reply_tokens > engine.n_ctx:
+            goal = engine.n_ctx - max(self.reply_tokens, engine.n_ctx // 4)
+            while turns and n > goal:
+                turns.pop(0)
+                n = len(engine.chat_prompt(chat_prompts.messages(self.system(), turns, question)))
         room = engine.n_ctx - n
         if room < min(256, self.reply_tokens):
+            pending = f" (with {len(self.attachments)} command output(s) waiting to be sent)" if self.attachments else ""
             raise ContextOverflow(
-                f"this turn is {n:,} tokens; the context holds {engine.n_ctx:,} and the reply needs room",
-                "ask a shorter question, /drop a file, or raise --ctx",
+                f"this turn is {n:,} tokens{pending}; the context holds {engine.n_ctx:,} and the reply needs room",
+                "ask a shorter question, /drop a file, /clear, or raise --ctx; nothing was dropped",
             )
-        return messages, notes
+        notes = []
+        for user, assistant in self.data.turns[: len(self.data.turns) - len(turns)]:
+            size = engine.count_tokens(user) + engine.count_tokens(assistant)
+            notes.append(f"context full: dropped the oldest turn ({size:,} tokens: {_clip(user)})")
+        self.data.turns[:] = turns
+        return chat_prompts.messages(self.system(), turns, question), notes
 
     def ask(self, question: str, emit: Callable[[str], None]) -> TurnResult:
         """Answer QUESTION, streaming through EMIT. Ctrl-C stops the reply and keeps the session
@@ -339,6 +351,9 @@ class ChatSession:
         t0 = time.perf_counter()
         self.prewarm.wait()
         notes = self.refresh()
+        if self.prewarm.error is not None:
+            notes.append(f"pre-warm failed ({self.prewarm.error}); this turn reads the whole prompt")
+            self.prewarm.error = None
         user = chat_prompts.user_text(question, self.attachments)
         messages, dropped = self._fit(user)
         notes += dropped
@@ -382,6 +397,13 @@ class ChatSession:
         original = read_text(path)
         if original.text != edit.before:
             return original, f"{edit.rel} changed since the reply was written; ask again"
+        try:
+            original.encode(edit.after)
+        except UnicodeEncodeError as exc:
+            return (
+                original,
+                f"{edit.rel}: not applied: {exc.object[exc.start : exc.end]!r} cannot be written in {original.encoding}",
+            )
         worse = parses_worse(edit.rel, edit.before, edit.after)
         return original, (f"{edit.rel}: not applied: {worse}" if worse else None)
 
@@ -423,14 +445,14 @@ class ChatSession:
         out = []
         for path_str, e in first.items():
             path = Path(path_str)
-            before = self._journal.pre_image(e).decode("utf-8", "replace")
             try:
+                before = decode(self._journal.pre_image(e), path).text
                 now = read_text(path)
-            except UsageError:
+            except (UsageError, OSError):
                 continue
             rel = path.relative_to(self.root).as_posix() if path.is_relative_to(self.root) else path_str
-            if now.text != before.replace("\r\n", "\n"):
-                out.append(unified(rel, before.replace("\r\n", "\n"), now.text, now.newline))
+            if now.text != before:
+                out.append(unified(rel, before, now.text, now.newline))
         return out
 
 

@@ -10,6 +10,7 @@ no definitions at all, replaces the whole file. Anything else is left alone, wit
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -46,9 +47,11 @@ def propose(reply: str, files: Mapping[str, str]) -> Proposal:
     for block in code_blocks(reply):
         if not block.code.strip() or not block.complete:
             continue
-        rel = _target(block, texts)
+        rel, why = _target(block, texts)
         if rel is None:
-            if texts and _defs(block.code, _lang(next(iter(texts)))):
+            if why:
+                out.notes.append(why)
+            elif texts and _defs(block.code, _lang(next(iter(texts)))):
                 out.notes.append("a code block was not matched to a file in the chat (write the path before it)")
             continue
         try:
@@ -93,17 +96,32 @@ def _all_defs(code: str, lang: str | None) -> list:
     return [d for d in extract(code.encode("utf-8"), lang).defs if d.kind in UNIT_KINDS]
 
 
+_PATHLIKE = re.compile(r"[\w.-]+(?:/[\w.-]+)*\.[A-Za-z]\w{0,5}\b")
+_NOT_CODE = {"text", "txt", "console", "output", "shell-session", "log", "plaintext"}
+
+
 def _names_file(lead: str, rel: str) -> bool:
+    """Whether LEAD names REL: the path, or its file name, as a whole word (`test_util.py` is not `util.py`)."""
     name = PurePosixPath(rel).name
-    return rel in lead or re.search(rf"(^|[\s`'\"(/]){re.escape(name)}($|[\s`'\":),])", lead) is not None
+    return any(re.search(rf"(?<![\w./-]){re.escape(x)}(?![\w/-]|\.\w)", lead) for x in (rel, name))
 
 
-def _target(block: CodeBlock, texts: Mapping[str, str]) -> str | None:
+def _named_paths(lead: str) -> list[str]:
+    return _PATHLIKE.findall(lead)
+
+
+def _target(block: CodeBlock, texts: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """The file in the chat BLOCK is for, or (None, why not) — why is None when there is nothing to say."""
     named = [rel for rel in texts if block.lead and _names_file(block.lead, rel)]
-    if len(named) == 1:
-        return named[0]
-    if len(named) > 1:  # "src/a.py" and "a.py": the longest path written wins
-        return max(named, key=len)
+    if named:
+        longest = max(len(r) for r in named)
+        top = [r for r in named if len(r) == longest]
+        if len(top) == 1:
+            return top[0], None
+        return None, f"the reply names {PurePosixPath(top[0]).name}, which fits {' and '.join(top)}; write the full path"
+    others = [p for p in _named_paths(block.lead) if PurePosixPath(p).suffix]
+    if others:  # written for a file that is not in the chat (a new one, a test file)
+        return None, f"the reply writes {others[-1]}, which is not in the chat (/add it first to let coder change it)"
     scores = {}
     for rel, text in texts.items():
         lang = _lang(rel)
@@ -114,20 +132,17 @@ def _target(block: CodeBlock, texts: Mapping[str, str]) -> str | None:
     if scores:
         best = max(scores.values())
         top = [rel for rel, n in scores.items() if n == best]
-        return top[0] if len(top) == 1 else None
+        return (top[0], None) if len(top) == 1 else (None, "a code block fits several files in the chat; write its path first")
     if len(texts) == 1:
         rel = next(iter(texts))
-        if _lang(rel) is None or _defs(block.code, _lang(rel)):
-            return rel
-    return None
+        if _defs(block.code, _lang(rel)):
+            return rel, None
+    return None, None
 
 
 def _unit_lines(code: str, d) -> str:
-    lines = code.split("\n")
-    first = d.start_line
-    while first > 0 and lines[first - 1].lstrip().startswith("@"):
-        first -= 1
-    return "\n".join(lines[first : d.end_line + 1]) + "\n"
+    first, last = _span(code, d)
+    return "\n".join(code.split("\n")[first : last + 1]) + "\n"
 
 
 def _span(text: str, d) -> tuple[int, int]:
@@ -138,17 +153,37 @@ def _span(text: str, d) -> tuple[int, int]:
     return first, d.end_line
 
 
+def _outside_defs(text: str, defs) -> list[str]:
+    """The non-blank top-level lines of TEXT outside DEFS (imports, constants, a main guard...)."""
+    lines = text.split("\n")
+    inside = set()
+    for d in defs:
+        first, last = _span(text, d)
+        inside.update(range(first, last + 1))
+    return [ln.strip() for i, ln in enumerate(lines) if i not in inside and ln.strip()]
+
+
+def _lang_fits(block: CodeBlock, rel: str) -> bool:
+    from coder_cli.core.prompts import language_of
+
+    want = language_of(rel)
+    tag = block.lang
+    return not tag or tag == want or want.startswith(tag) or tag.startswith(want[:2] or "\0")
+
+
 def _apply(block: CodeBlock, rel: str, text: str) -> tuple[str, list[str]]:
     lang = _lang(rel)
     code = block.code
-    if any(_PLACEHOLDER.match(ln) for ln in code.split("\n")) and not any(_PLACEHOLDER.match(ln) for ln in text.split("\n")):
+    file_lines = {ln.strip() for ln in text.split("\n")}
+    if any(_PLACEHOLDER.match(ln) and ln.strip() not in file_lines for ln in code.split("\n")):
         raise _Skip("the reply elides code ('...'); ask for the complete function")
+    if block.lang in _NOT_CODE or not _lang_fits(block, rel):
+        raise _Skip(f"a ```{block.lang} block is not {rel}'s language; not applied")
     theirs = _defs(code, lang)
     mine = _defs(text, lang)
-    whole = (mine and {d.name for d in mine} <= {d.name for d in theirs}) or (
-        not theirs and _names_file(block.lead, rel) and (lang is None or not mine)
-    )
-    if whole:
+    if _is_whole(block, rel, text, mine, theirs):
+        if any(ln.lstrip().startswith(("```", "~~~")) for ln in text.split("\n")):
+            raise _Skip("the file holds code fences of its own, which a reply cannot carry whole; not rewritten")
         new = code if code.endswith("\n") or not text.endswith("\n") else code + "\n"
         return new, ["rewrite the whole file"]
     if not theirs:
@@ -156,20 +191,93 @@ def _apply(block: CodeBlock, rel: str, text: str) -> tuple[str, list[str]]:
     did: list[str] = []
     new = text
     for d in theirs:
-        unit = _unit_lines(code, d)
-        current = _all_defs(new, lang)
-        same = [c for c in current if c.name == d.name]
-        top = [c for c in same if c.scope == -1]
-        match = top[0] if top else (same[0] if len(same) == 1 else None)
-        kind = "class" if d.kind == "class" else "function"
-        if match is not None:
-            first, last = _span(new, match)
-            new = replace_lines(new, first, last, unit)
-            did.append(f"replace {kind} {d.name}")
-        else:
-            gap = "\n\n" if lang == "python" else "\n"
-            new = new.rstrip("\n") + "\n" + gap + unit
-            did.append(f"add {kind} {d.name}")
+        new = _replace_unit(new, lang, code, d, did)
     if lang == "python":
         new = add_imports(new, [ln for ln in code.split("\n") if IMPORT_LINE.match(ln)])
     return new, did
+
+
+def _is_whole(block: CodeBlock, rel: str, text: str, mine, theirs) -> bool:
+    """A whole-file rewrite: the block holds every top-level definition and every other top-level
+    line of the file (so nothing is lost), or follows the file's path and the file has no
+    definitions to lose."""
+    if mine:
+        if not {d.name for d in mine} <= {d.name for d in theirs}:
+            return False
+        kept = set(_outside_defs(block.code, theirs))
+        return all(line in kept for line in _outside_defs(text, mine))
+    return not theirs and _names_file(block.lead, rel)
+
+
+def _replace_unit(new: str, lang: str | None, code: str, d, did: list[str]) -> str:
+    current = _all_defs(new, lang)
+    same = [c for c in current if c.name == d.name]
+    top = [c for c in same if c.scope == -1]
+    kind = "class" if d.kind == "class" else "function"
+    if top:
+        match = top[0]
+        if d.kind == "class" and match.kind == "class":
+            partial = _partial_class(new, lang, code, d, match)
+            if partial is not None:
+                return _merge_methods(new, lang, code, d, match, partial, did)
+    elif len(same) == 1:
+        match = same[0]
+    elif same:
+        raise _Skip(f"{d.name} is defined {len(same)} times in the file; ask for the whole class")
+    else:
+        gap = "\n\n" if lang == "python" else "\n"
+        did.append(f"add {kind} {d.name}")
+        return new.rstrip("\n") + "\n" + gap + _unit_lines(code, d)
+    first, last = _span(new, match)
+    did.append(f"replace {kind} {d.name}")
+    return replace_lines(new, first, last, _unit_lines(code, d))
+
+
+def _members(text: str, lang: str | None, cls) -> dict[str, object]:
+    defs = _all_defs(text, lang)
+    index = defs.index(cls) if cls in defs else -1
+    return {m.name: m for m in defs if m.start_line > cls.start_line and m.end_line <= cls.end_line and _parent(defs, m) == index}
+
+
+def _parent(defs, m) -> int:
+    """Index of M's innermost enclosing definition in DEFS (-1 at the top)."""
+    best, best_i = None, -1
+    for i, d in enumerate(defs):
+        if (
+            d is not m
+            and d.start_line <= m.start_line
+            and m.end_line <= d.end_line
+            and (best is None or d.start_line >= best.start_line)
+        ):
+            best, best_i = d, i
+    return best_i
+
+
+def _partial_class(text: str, lang, code: str, d, match):
+    """The block's methods when its class lacks methods the file's class has (a partial class)."""
+    theirs = _members(code, lang, next(c for c in _all_defs(code, lang) if c.start_line == d.start_line))
+    mine = _members(text, lang, match)
+    return theirs if set(mine) - set(theirs) else None
+
+
+def _merge_methods(new: str, lang, code: str, d, match, theirs: dict, did: list[str]) -> str:
+    """Replace the file's methods by the block's, one by one (the methods the block leaves out stay)."""
+    for name, m in theirs.items():
+        cls = next(c for c in _all_defs(new, lang) if c.name == match.name and c.scope == -1)
+        mine = _members(new, lang, cls)
+        if name in mine:
+            first, last = _span(new, mine[name])
+            new = replace_lines(new, first, last, _unit_lines(code, m))
+            did.append(f"replace method {d.name}.{name}")
+        else:
+            last = cls.end_line
+            lines = new.split("\n")
+            indent = next((ln[: len(ln) - len(ln.lstrip())] for ln in lines[cls.start_line + 1 : last + 1] if ln.strip()), "    ")
+            unit = "".join(
+                (indent + ln if ln.strip() else ln) + "\n"
+                for ln in textwrap.dedent(_unit_lines(code, m)).rstrip("\n").split("\n")
+            )
+            lines[last + 1 : last + 1] = ["", *unit.rstrip("\n").split("\n")]
+            new = "\n".join(lines)
+            did.append(f"add method {d.name}.{name}")
+    return new

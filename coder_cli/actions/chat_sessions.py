@@ -54,7 +54,7 @@ class SessionStore:
     def save(self, data: SessionData, force: bool = False) -> Path | None:
         """Write DATA atomically and mark it as the last session; an empty session is not saved
         (unless FORCE), so `--continue` never resumes a chat that was opened and closed at once."""
-        if not (data.turns or data.files or force):
+        if not (data.turns or data.files or force or self.path(data.name).exists()):
             return None
         self.dir.mkdir(parents=True, exist_ok=True)
         data.saved = time.time()

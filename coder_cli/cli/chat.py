@@ -33,7 +33,11 @@ def chat(
     map_tokens: Annotated[int, typer.Option("--map-tokens", help="Token budget of the repository map; 0 for none.")] = 1024,
     prewarm: Annotated[
         bool,
-        typer.Option("--prewarm/--no-prewarm", help="Read the known context while you type (default: on).", show_default=False),
+        typer.Option(
+            "--prewarm/--no-prewarm",
+            help="Read the known context while you type (default: on at a terminal).",
+            show_default=False,
+        ),
     ] = True,
     max_tokens: MaxTokensOpt = None,
     temperature: TemperatureOpt = None,

@@ -65,13 +65,15 @@ class ChatLoop:
                 try:
                     if not self.handle(text.strip("\n")):
                         break
+                    self.store.save(self.session.data)
+                    if self.interactive:
+                        self._refresh()
                 except (KeyboardInterrupt, Interrupted):
                     self.diag.note("cancelled")
                 except CoderError as exc:
                     self.diag.error(exc.message, exc.hint)
-                self.store.save(self.session.data)
-                if self.interactive:
-                    self._refresh()
+                except Exception as exc:  # noqa: BLE001 - a bug in one message must not end the session
+                    self.diag.error(f"internal error: {type(exc).__name__}: {exc}", "the session goes on; please report it")
         finally:
             self.store.save(self.session.data)
         return 0
@@ -127,10 +129,11 @@ class ChatLoop:
         if text.startswith("/") and not text.startswith("//"):
             word, _, arg = text.partition(" ")
             word = word.lower()
+            word = {"/quit": "/exit", "/q": "/exit"}.get(word, word)
             if word not in COMMANDS:
                 hint = suggest(word)
                 raise UsageError(f"unknown command {word}", f"did you mean {hint}?" if hint else "see /help")
-            if word in ("/exit", "/quit"):
+            if word == "/exit":
                 return False
             getattr(self, "cmd_" + word[1:])(arg.strip())
             return True
@@ -255,7 +258,7 @@ class ChatLoop:
             return True
         if self.interactive:
             return self.prompt.confirm(question)
-        self.diag.note("not run: no terminal to ask; start the chat with --yes to allow /run")
+        self.diag.note("not run: no terminal to ask; start the chat with --yes to allow /run and /test")
         return False
 
     def _shell(self, command: str) -> tuple[int, str]:
@@ -284,6 +287,8 @@ class ChatLoop:
 
         if not arg:
             raise UsageError("name the check", "for example: /test pytest -x")
+        if not self._confirm(f"Run `{arg}` in {self.session.root}?"):
+            return
         code, output = self._shell(arg)
         self.out(output.rstrip("\n")[-OUTPUT_CHARS:] or "(no output)")
         if code == 0:
@@ -332,8 +337,10 @@ class ChatLoop:
     def cmd_save(self, arg: str) -> None:
         from coder_cli.actions.chat_sessions import check_name
 
-        if arg:
-            self.session.data.name = check_name(arg)
+        if arg and arg != self.session.data.name:
+            if self.store.path(check_name(arg)).exists():
+                raise UsageError(f"a session named {arg} exists already", "choose another name, or /load it")
+            self.session.data.name = arg
         self.diag.note(f"saved as {self.session.data.name}: {self.store.save(self.session.data, force=True)}")
 
     def cmd_load(self, arg: str) -> None:

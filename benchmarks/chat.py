@@ -27,19 +27,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import REPO, machine, median, store_path, table  # noqa: E402
 
 QUESTION = "In one short sentence: what does a Python dict map?"
-LONG_QUESTIONS = [
-    "Explain Python list comprehensions with three examples.",
-    "Explain how Python decorators work, with an example.",
-    "Explain context managers and the with statement, with an example.",
-    "Explain generators and yield in Python, with examples.",
-    "Explain the difference between a process and a thread, with Python examples.",
-    "Explain Python's dataclasses with an example.",
-    "Explain how exceptions work in Python, with examples.",
-    "Explain type hints in Python with examples.",
-    "Explain how dictionaries work in Python, with examples.",
-    "Explain Python's pathlib module with examples.",
-    "Explain unit testing with pytest, with examples.",
-    "Explain asyncio in Python with an example.",
+LONG_QUESTIONS = [  # "Write …" requests: after a long answer the 0.5B model echoes "Explain …" questions back
+    "Write a Python class Stack with push, pop, peek and is_empty, with docstrings and an example.",
+    "Now write a Python class Queue with enqueue, dequeue and size, with docstrings and an example.",
+    "Write a Python function that parses a CSV file into a list of dicts, with error handling and an example.",
+    "Write a Python function that merges two sorted lists, with tests.",
+    "Write a Python class BankAccount with deposit, withdraw and balance, raising errors on bad input.",
+    "Write a Python function that counts word frequencies in a text file, with an example.",
+    "Write a Python LRU cache class with get and put, with docstrings and an example.",
+    "Write a Python function that validates an email address with a regular expression, with tests.",
+    "Write a Python class Matrix with add, multiply and transpose, with an example.",
+    "Write a Python function that flattens nested lists, with tests.",
+    "Write a Python class Graph with add_edge and breadth-first search, with an example.",
+    "Write a Python function that formats a duration in seconds as text, with tests.",
+    "Write a Python class Inventory with add_item, remove_item and total_value, with an example.",
+    "Write a Python function that finds the longest common prefix of a list of strings, with tests.",
 ]
 CONTEXT_FILES = ["coder_cli/core/prompts.py", "coder_cli/ui/confirm.py"]  # with the map: about 2,000 tokens
 

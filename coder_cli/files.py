@@ -234,8 +234,7 @@ class UndoJournal:
             raise WriteRefused(
                 f"{path} changed since coder wrote it; not undone", "use `coder undo --force` to restore it anyway"
             )
-        before = (self.dir / f"{entry.id}.before").read_bytes()
-        atomic_write(path, before, current)
+        atomic_write(path, self.pre_image(entry), current)
         self.drop(entry)
         return entry
 

@@ -184,5 +184,15 @@ class StopMatcher:
         return out
 
 
+def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    """How many tokens A and B share from the start."""
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
 def now() -> float:
     return time.perf_counter()

@@ -15,7 +15,17 @@ import os
 import re
 from collections.abc import Iterator, Sequence
 
-from coder_cli.engine.base import EngineInfo, Generation, GenParams, GenStats, Message, StopMatcher, TokenScore, now
+from coder_cli.engine.base import (
+    EngineInfo,
+    Generation,
+    GenParams,
+    GenStats,
+    Message,
+    StopMatcher,
+    TokenScore,
+    common_prefix,
+    now,
+)
 from coder_cli.errors import ContextOverflow, ModelError
 
 _KV_TYPES = {"f16": 1, "q8_0": 8, "q4_0": 2}
@@ -279,11 +289,7 @@ class LlamaEngine:
         llm = self._llm
         tokens = list(tokens)
         self.check_fits(len(tokens), 1)
-        keep = 0
-        for a, b in zip(llm.input_ids[: llm.n_tokens], tokens, strict=False):
-            if a != b:
-                break
-            keep += 1
+        keep = common_prefix(llm.input_ids[: llm.n_tokens], tokens)
         if keep == len(tokens):
             return 0
         llm._ctx.kv_cache_seq_rm(-1, keep, -1)
@@ -316,12 +322,7 @@ class LlamaEngine:
 
     def _cached_prefix(self, tokens: list[int]) -> int:
         llm = self._llm
-        n = 0
-        for a, b in zip(llm.input_ids[: llm.n_tokens], tokens, strict=False):
-            if a != b:
-                break
-            n += 1
-        return min(n, len(tokens) - 1)
+        return min(common_prefix(llm.input_ids[: llm.n_tokens], tokens), len(tokens) - 1)
 
     def _run(self, tokens: list[int], params: GenParams, stop_ids: set[int], stats: GenStats) -> Iterator[str]:
         llm = self._llm

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from coder_cli.engine.base import EngineInfo, Generation, GenParams, GenStats, Message, TokenScore, now
+from coder_cli.engine.base import EngineInfo, Generation, GenParams, GenStats, Message, TokenScore, common_prefix, now
 from coder_cli.errors import ContextOverflow, ModelError
 
 _WORD = re.compile(r"\s*\S+|\s+")
@@ -98,19 +98,11 @@ class ScriptedEngine:
     def complete(self, tokens: Sequence[int], params: GenParams, stop_tokens: Sequence[str] = ()) -> Generation:
         return self._reply({"kind": "complete", "tokens": list(tokens)}, list(tokens), params)
 
-    def _common(self, tokens: list[int]) -> int:
-        n = 0
-        for a, b in zip(self._cache, tokens, strict=False):
-            if a != b:
-                break
-            n += 1
-        return n
-
     def prefill(self, tokens: Sequence[int], cancel=None) -> int:
         """Like the real engine: only the tokens past the cached prefix count as evaluated."""
         tokens = list(tokens)
         self.check_fits(len(tokens), 1)
-        done = len(tokens) - self._common(tokens)
+        done = len(tokens) - common_prefix(self._cache, tokens)
         self._log({"kind": "prefill", "tokens": len(tokens), "evaluated": done})
         self._cache = tokens
         return done
@@ -127,7 +119,7 @@ class ScriptedEngine:
         self._log(call)
         reply = self.replies[min(self._next, len(self.replies) - 1)]
         self._next += 1
-        stats = GenStats(prompt_tokens=len(prompt), cached_tokens=min(self._common(prompt), len(prompt) - 1))
+        stats = GenStats(prompt_tokens=len(prompt), cached_tokens=min(common_prefix(self._cache, prompt), len(prompt) - 1))
         self._cache = prompt + self.tokenize(reply)
         return Generation(self._stream(reply, params, stats), stats)
 

@@ -18,6 +18,7 @@ from coder_cli.actions.chat_edits import Edit, propose
 from coder_cli.actions.chat_sessions import SessionData
 from coder_cli.core import chat_prompts
 from coder_cli.engine import Engine, GenParams, GenStats
+from coder_cli.engine.base import common_prefix
 from coder_cli.errors import ContextOverflow, Interrupted, UsageError
 from coder_cli.files import JournalEntry, TextFile, UndoJournal, WriteRefused, check_inside, decode, read_text
 
@@ -289,12 +290,7 @@ class ChatSession:
         base = self.messages(None)
         a = engine.chat_prompt([*base, {"role": "user", "content": "a"}])
         b = engine.chat_prompt([*base, {"role": "user", "content": "b"}])
-        n = 0
-        for x, y in zip(a, b, strict=False):
-            if x != y:
-                break
-            n += 1
-        return a[:n]
+        return a[: common_prefix(a, b)]
 
     def start_prewarm(self) -> None:
         if self.use_prewarm:
@@ -318,19 +314,20 @@ class ChatSession:
         return Budget(parts, total, engine.n_ctx, self.reply_tokens)
 
     # -- a turn --------------------------------------------------------------------------
-    def _fit(self, question: str) -> tuple[list[dict], list[str]]:
-        """The messages of this turn. When they leave the reply too little room, the oldest turns
+    def _fit(self, question: str) -> tuple[list[dict], int, list[str]]:
+        """The messages of this turn and their length in tokens. When they leave the reply too little room, the oldest turns
         are dropped (a note each) until a quarter of the context is free again: dropping in one
         go, not a turn per turn, keeps the prompt's head stable for the turns that follow.
         Nothing is dropped when even an empty conversation cannot hold this turn."""
         engine = self.engine
+        system = self.system()
         turns = list(self.data.turns)
-        n = len(engine.chat_prompt(chat_prompts.messages(self.system(), turns, question)))
+        n = len(engine.chat_prompt(chat_prompts.messages(system, turns, question)))
         if n + self.reply_tokens > engine.n_ctx:
             goal = engine.n_ctx - max(self.reply_tokens, engine.n_ctx // 4)
             while turns and n > goal:
                 turns.pop(0)
-                n = len(engine.chat_prompt(chat_prompts.messages(self.system(), turns, question)))
+                n = len(engine.chat_prompt(chat_prompts.messages(system, turns, question)))
         room = engine.n_ctx - n
         if room < min(256, self.reply_tokens):
             pending = f" (with {len(self.attachments)} command output(s) waiting to be sent)" if self.attachments else ""
@@ -343,7 +340,7 @@ class ChatSession:
             size = engine.count_tokens(user) + engine.count_tokens(assistant)
             notes.append(f"context full: dropped the oldest turn ({size:,} tokens: {_clip(user)})")
         self.data.turns[:] = turns
-        return chat_prompts.messages(self.system(), turns, question), notes
+        return chat_prompts.messages(system, turns, question), n, notes
 
     def ask(self, question: str, emit: Callable[[str], None]) -> TurnResult:
         """Answer QUESTION, streaming through EMIT. Ctrl-C stops the reply and keeps the session
@@ -358,9 +355,9 @@ class ChatSession:
             notes.append(f"pre-warm failed ({self.prewarm.error}); this turn reads the whole prompt")
             self.prewarm.error = None
         user = chat_prompts.user_text(question, self.attachments)
-        messages, dropped = self._fit(user)
+        messages, n_prompt, dropped = self._fit(user)
         notes += dropped
-        room = self.engine.n_ctx - len(self.engine.chat_prompt(messages))
+        room = self.engine.n_ctx - n_prompt
         params = GenParams(max_tokens=min(self.reply_tokens, room), temperature=self.temperature, seed=self.seed)
         pieces: list[str] = []
         gen = self.engine.chat(messages, params)

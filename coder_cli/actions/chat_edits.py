@@ -10,12 +10,11 @@ no definitions at all, replaces the whole file. Anything else is left alone, wit
 from __future__ import annotations
 
 import re
-import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from coder_cli.core.edits import IMPORT_LINE, CodeBlock, add_imports, code_blocks, replace_lines
+from coder_cli.core.edits import IMPORT_LINE, CodeBlock, add_imports, code_blocks, reindent, replace_lines, unit_first_line
 
 UNIT_KINDS = {"function", "method", "class"}
 _PLACEHOLDER = re.compile(
@@ -79,21 +78,23 @@ def _lang(rel: str) -> str | None:
     return lang if lang in SUPPORTED else None
 
 
-def _defs(code: str, lang: str | None) -> list:
-    """Top-level functions and classes of CODE (tree-sitter tags), [] for unknown languages."""
+def _tags(code: str, lang: str | None) -> list:
+    """Every definition of CODE (tree-sitter tags; ``scope`` indexes this list), [] for unknown languages."""
     if lang is None:
         return []
     from coder_cli.context.tags import extract
 
-    return [d for d in extract(code.encode("utf-8"), lang).defs if d.scope == -1 and d.kind in UNIT_KINDS]
+    return extract(code.encode("utf-8"), lang).defs
 
 
 def _all_defs(code: str, lang: str | None) -> list:
-    if lang is None:
-        return []
-    from coder_cli.context.tags import extract
+    """The functions, methods and classes of CODE, at any depth."""
+    return [d for d in _tags(code, lang) if d.kind in UNIT_KINDS]
 
-    return [d for d in extract(code.encode("utf-8"), lang).defs if d.kind in UNIT_KINDS]
+
+def _defs(code: str, lang: str | None) -> list:
+    """The top-level functions and classes of CODE."""
+    return [d for d in _all_defs(code, lang) if d.scope == -1]
 
 
 _PATHLIKE = re.compile(r"[\w.-]+(?:/[\w.-]+)*\.[A-Za-z]\w{0,5}\b")
@@ -106,10 +107,6 @@ def _names_file(lead: str, rel: str) -> bool:
     return any(re.search(rf"(?<![\w./-]){re.escape(x)}(?![\w/-]|\.\w)", lead) for x in (rel, name))
 
 
-def _named_paths(lead: str) -> list[str]:
-    return _PATHLIKE.findall(lead)
-
-
 def _target(block: CodeBlock, texts: Mapping[str, str]) -> tuple[str | None, str | None]:
     """The file in the chat BLOCK is for, or (None, why not) — why is None when there is nothing to say."""
     named = [rel for rel in texts if block.lead and _names_file(block.lead, rel)]
@@ -119,7 +116,7 @@ def _target(block: CodeBlock, texts: Mapping[str, str]) -> tuple[str | None, str
         if len(top) == 1:
             return top[0], None
         return None, f"the reply names {PurePosixPath(top[0]).name}, which fits {' and '.join(top)}; write the full path"
-    others = [p for p in _named_paths(block.lead) if PurePosixPath(p).suffix]
+    others = _PATHLIKE.findall(block.lead)
     if others:  # written for a file that is not in the chat (a new one, a test file)
         return None, f"the reply writes {others[-1]}, which is not in the chat (/add it first to let coder change it)"
     scores = {}
@@ -146,11 +143,7 @@ def _unit_lines(code: str, d) -> str:
 
 
 def _span(text: str, d) -> tuple[int, int]:
-    lines = text.split("\n")
-    first = d.start_line
-    while first > 0 and lines[first - 1].lstrip().startswith("@"):
-        first -= 1
-    return first, d.end_line
+    return unit_first_line(text.split("\n"), d.start_line), d.end_line
 
 
 def _outside_defs(text: str, defs) -> list[str]:
@@ -234,28 +227,15 @@ def _replace_unit(new: str, lang: str | None, code: str, d, did: list[str]) -> s
 
 
 def _members(text: str, lang: str | None, cls) -> dict[str, object]:
-    defs = _all_defs(text, lang)
-    index = defs.index(cls) if cls in defs else -1
-    return {m.name: m for m in defs if m.start_line > cls.start_line and m.end_line <= cls.end_line and _parent(defs, m) == index}
-
-
-def _parent(defs, m) -> int:
-    """Index of M's innermost enclosing definition in DEFS (-1 at the top)."""
-    best, best_i = None, -1
-    for i, d in enumerate(defs):
-        if (
-            d is not m
-            and d.start_line <= m.start_line
-            and m.end_line <= d.end_line
-            and (best is None or d.start_line >= best.start_line)
-        ):
-            best, best_i = d, i
-    return best_i
+    """The functions defined directly in the class CLS of TEXT, by name."""
+    tags = _tags(text, lang)
+    index = tags.index(cls)
+    return {m.name: m for m in tags if m.scope == index and m.kind in UNIT_KINDS}
 
 
 def _partial_class(text: str, lang, code: str, d, match):
     """The block's methods when its class lacks methods the file's class has (a partial class)."""
-    theirs = _members(code, lang, next(c for c in _all_defs(code, lang) if c.start_line == d.start_line))
+    theirs = _members(code, lang, d)
     mine = _members(text, lang, match)
     return theirs if set(mine) - set(theirs) else None
 
@@ -273,11 +253,7 @@ def _merge_methods(new: str, lang, code: str, d, match, theirs: dict, did: list[
             last = cls.end_line
             lines = new.split("\n")
             indent = next((ln[: len(ln) - len(ln.lstrip())] for ln in lines[cls.start_line + 1 : last + 1] if ln.strip()), "    ")
-            unit = "".join(
-                (indent + ln if ln.strip() else ln) + "\n"
-                for ln in textwrap.dedent(_unit_lines(code, m)).rstrip("\n").split("\n")
-            )
-            lines[last + 1 : last + 1] = ["", *unit.rstrip("\n").split("\n")]
+            lines[last + 1 : last + 1] = ["", *reindent(_unit_lines(code, m), indent).rstrip("\n").split("\n")]
             new = "\n".join(lines)
             did.append(f"add method {d.name}.{name}")
     return new

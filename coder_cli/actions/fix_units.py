@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from coder_cli.core.edits import IMPORT_LINE, add_imports, pick_block, replace_lines
+from coder_cli.core.edits import IMPORT_LINE, add_imports, pick_block, replace_lines, unit_first_line
 from coder_cli.core.failure import Failure
 from coder_cli.files import TextFile
 
@@ -84,10 +84,7 @@ def _whole(ctx: Context) -> Unit:
 
 def _unit_from_def(ctx: Context, d) -> Unit:
     lines = ctx.lines()
-    first = d.start_line
-    # Include decorators written above the definition.
-    while first > 0 and lines[first - 1].lstrip().startswith("@"):
-        first -= 1
+    first = unit_first_line(lines, d.start_line)
     text = "\n".join(lines[first : d.end_line + 1]) + "\n"
     kind = d.kind if d.kind in UNIT_KINDS else "function"
     return Unit(kind, d.name, first, d.end_line, text)
@@ -299,9 +296,7 @@ def _only_unit(code: str, unit: Unit, lang: str) -> tuple[str, list[str]]:
         raise Rejected(f"the reply does not define {unit.name}")
     d = min(same, key=lambda d: (d.scope != -1, d.start_line))
     lines = code.split("\n")
-    first = d.start_line
-    while first > 0 and lines[first - 1].lstrip().startswith("@"):
-        first -= 1
+    first = unit_first_line(lines, d.start_line)
     return "\n".join(lines[first : d.end_line + 1]) + "\n", imports
 
 

@@ -270,14 +270,21 @@ class ChatLoop:
             return 124, "(stopped after 600 s)"
         return proc.returncode, (proc.stdout + proc.stderr)
 
+    def _asked_shell(self, command: str, what: str, example: str) -> tuple[int, str] | None:
+        """Run COMMAND after a yes (None when not run)."""
+        if not command:
+            raise UsageError(f"name the {what}", f"for example: {example}")
+        if not self._confirm(f"Run `{command}` in {self.session.root}?"):
+            return None
+        return self._shell(command)
+
     def cmd_run(self, arg: str) -> None:
         from coder_cli.core.chat_prompts import command_output
 
-        if not arg:
-            raise UsageError("name the command", "for example: /run git status")
-        if not self._confirm(f"Run `{arg}` in {self.session.root}?"):
+        ran = self._asked_shell(arg, "command", "/run git status")
+        if ran is None:
             return
-        code, output = self._shell(arg)
+        code, output = ran
         self.out(output.rstrip("\n") or "(no output)")
         self.session.attachments.append(command_output(arg, code, output[-OUTPUT_CHARS:]))
         self.diag.note(f"exit code {code}; the output joins your next message")
@@ -285,11 +292,10 @@ class ChatLoop:
     def cmd_test(self, arg: str) -> None:
         from coder_cli.core.chat_prompts import command_output
 
-        if not arg:
-            raise UsageError("name the check", "for example: /test pytest -x")
-        if not self._confirm(f"Run `{arg}` in {self.session.root}?"):
+        ran = self._asked_shell(arg, "check", "/test pytest -x")
+        if ran is None:
             return
-        code, output = self._shell(arg)
+        code, output = ran
         self.out(output.rstrip("\n")[-OUTPUT_CHARS:] or "(no output)")
         if code == 0:
             self.diag.note("the check passes")

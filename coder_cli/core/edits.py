@@ -111,6 +111,13 @@ def pick_block(reply: str, lang: str, name: str | None = None) -> str:
     return max(complete, key=lambda b: len(b.code)).code
 
 
+def unit_first_line(lines: list[str], first: int) -> int:
+    """The first line of the definition starting at line FIRST, decorators written above it included."""
+    while first > 0 and lines[first - 1].lstrip().startswith("@"):
+        first -= 1
+    return first
+
+
 def leading_indent(text: str) -> str:
     for line in text.split("\n"):
         if line.strip():

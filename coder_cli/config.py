@@ -83,6 +83,13 @@ def _str(value: Any) -> str:
     return value.strip()
 
 
+def _url(value: Any) -> str:
+    s = _str(value).rstrip("/")
+    if not (s.startswith("http://") or s.startswith("https://")):
+        raise ValueError("must start with http:// or https://")
+    return s
+
+
 def _choice(*options: str) -> Callable[[Any], str]:
     def parse(value: Any) -> str:
         s = _str(value).lower()
@@ -114,6 +121,11 @@ KEYS: dict[str, Key] = {
         Key("temperature", 0.0, _float01, "sampling temperature; 0 = greedy"),
         Key("max_tokens", 1024, _positive_int, "longest reply in tokens"),
         Key("seed", 0, _int, "sampling seed"),
+        Key("backend", "local", _choice("local", "openai"), "local (here, or a running `coder serve`) or openai (base_url)"),
+        Key("base_url", "", _url, "OpenAI-compatible server for backend openai, e.g. http://127.0.0.1:8000/v1"),
+        Key("api_key", "", _str, "API key for the OpenAI-compatible server (sent as a Bearer token)"),
+        Key("remote_model", "", _str, "model name to ask the remote server for (default: the first it lists)"),
+        Key("request_timeout", 600, _positive_int, "seconds to wait for a remote server's reply"),
     ]
 }
 

@@ -19,6 +19,7 @@ from coder_cli.cli import doctor as doctor_cmd
 from coder_cli.cli import fix as fix_cmd
 from coder_cli.cli import models as models_cmd
 from coder_cli.cli import repomap as map_cmd
+from coder_cli.cli import serve as serve_cmd
 
 
 def _keep_argument_help() -> None:
@@ -79,6 +80,7 @@ app.command("complete")(complete_cmd.complete)
 app.command("ask")(ask_cmd.ask)
 app.command("doctor")(doctor_cmd.doctor)
 app.command("map")(map_cmd.map_)
+app.command("serve")(serve_cmd.serve)
 app.add_typer(models_cmd.app, name="models")
 app.add_typer(config_cmd.app, name="config")
 

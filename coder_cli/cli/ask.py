@@ -9,6 +9,9 @@ from typing import Annotated
 import typer
 
 from coder_cli.cli.common import (
+    ApiKeyOpt,
+    BackendOpt,
+    BaseUrlOpt,
     CtxOpt,
     FlashOpt,
     GpuLayersOpt,
@@ -43,6 +46,9 @@ def ask(
     ctx_size: CtxOpt = None,
     flash_attn: FlashOpt = None,
     kv_type: KvOpt = None,
+    backend: BackendOpt = None,
+    base_url: BaseUrlOpt = None,
+    api_key: ApiKeyOpt = None,
 ) -> int:
     """Ask one question; stdin and files join the prompt.
 
@@ -57,7 +63,7 @@ def ask(
 
     rt = runtime(
         ctx,
-        **engine_flags(model, gpu_layers, threads, ctx_size, flash_attn, kv_type),
+        **engine_flags(model, gpu_layers, threads, ctx_size, flash_attn, kv_type, backend, base_url, api_key),
         max_tokens=max_tokens,
         temperature=temperature,
         seed=seed,

@@ -7,6 +7,9 @@ from typing import Annotated
 import typer
 
 from coder_cli.cli.common import (
+    ApiKeyOpt,
+    BackendOpt,
+    BaseUrlOpt,
     CtxOpt,
     FlashOpt,
     GpuLayersOpt,
@@ -47,6 +50,9 @@ def chat(
     ctx_size: CtxOpt = None,
     flash_attn: FlashOpt = None,
     kv_type: KvOpt = None,
+    backend: BackendOpt = None,
+    base_url: BaseUrlOpt = None,
+    api_key: ApiKeyOpt = None,
 ) -> int:
     """Chat about your code; changes to files in the chat are shown as diffs and applied on yes.
 
@@ -61,7 +67,7 @@ def chat(
 
     rt = runtime(
         ctx,
-        **engine_flags(model, gpu_layers, threads, ctx_size, flash_attn, kv_type),
+        **engine_flags(model, gpu_layers, threads, ctx_size, flash_attn, kv_type, backend, base_url, api_key),
         max_tokens=max_tokens,
         temperature=temperature,
     )

@@ -43,6 +43,26 @@ FlashOpt = Annotated[
 KvOpt = Annotated[
     str | None, typer.Option("--kv-type", help="KV-cache type: f16, q8_0 or q4_0 (default: f16).", show_default=False)
 ]
+BackendOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--backend",
+        help="local: llama.cpp in this process, or a running `coder serve`; openai: the server at --base-url.",
+        show_default=False,
+    ),
+]
+BaseUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--base-url",
+        help="OpenAI-compatible server (llama.cpp server, vLLM, Ollama), e.g. http://127.0.0.1:8000/v1.",
+        show_default=False,
+    ),
+]
+ApiKeyOpt = Annotated[
+    str | None,
+    typer.Option("--api-key", help="API key for --base-url (or CODER_API_KEY).", show_default=False),
+]
 
 
 MaxTokensOpt = Annotated[
@@ -53,15 +73,23 @@ TemperatureOpt = Annotated[
 ]
 
 
-def engine_flags(model, gpu_layers, threads, ctx, flash_attn, kv_type) -> dict[str, Any]:
-    return {
+def engine_flags(
+    model, gpu_layers, threads, ctx, flash_attn, kv_type, backend=None, base_url=None, api_key=None
+) -> dict[str, Any]:
+    flags = {
         "model": model,
         "gpu_layers": gpu_layers,
         "threads": threads,
         "ctx": ctx,
         "flash_attn": flash_attn,
         "kv_type": kv_type,
+        "backend": backend,
+        "base_url": base_url,
+        "api_key": api_key,
     }
+    if base_url is not None and backend is None:
+        flags["backend"] = "openai"  # --base-url alone means the remote backend
+    return flags
 
 
 @dataclass
@@ -90,10 +118,18 @@ class Runtime:
 
         return make_progress(self.env)
 
-    def load_engine(self):
-        """Load the configured model, with a spinner on a terminal."""
-        from coder_cli.engine import load_engine
+    def load_engine(self, use_server: bool = True):
+        """The engine a command runs on: the remote server of `--backend openai`, else a running
+        `coder serve` with the model asked for (unless USE_SERVER is false or CODER_SERVER=off),
+        else the configured model loaded here, with a spinner on a terminal."""
+        from coder_cli.engine import connect_remote, connect_server, load_engine
 
+        if self.settings.backend == "openai":
+            return connect_remote(self.settings, self.env.environ, self.diag.warn)
+        if use_server:
+            engine = connect_server(self.settings, self.store, self.home, self.env.environ, self.diag.warn)
+            if engine is not None:
+                return engine
         if not self.env.stderr_isatty:
             return load_engine(self.settings, self.store, self.progress(), self.diag.warn)
         from coder_cli.store import looks_like_path

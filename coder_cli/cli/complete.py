@@ -9,7 +9,19 @@ from typing import Annotated
 
 import typer
 
-from coder_cli.cli.common import CtxOpt, FlashOpt, GpuLayersOpt, KvOpt, ModelOpt, ThreadsOpt, engine_flags, runtime
+from coder_cli.cli.common import (
+    ApiKeyOpt,
+    BackendOpt,
+    BaseUrlOpt,
+    CtxOpt,
+    FlashOpt,
+    GpuLayersOpt,
+    KvOpt,
+    ModelOpt,
+    ThreadsOpt,
+    engine_flags,
+    runtime,
+)
 from coder_cli.errors import UsageError
 
 _POSITION = re.compile(r"^(?P<path>.+?):(?P<line>\d+)(?::(?P<col>\d+))?$")
@@ -40,6 +52,9 @@ def complete(
     ctx_size: CtxOpt = None,
     flash_attn: FlashOpt = None,
     kv_type: KvOpt = None,
+    backend: BackendOpt = None,
+    base_url: BaseUrlOpt = None,
+    api_key: ApiKeyOpt = None,
 ) -> int:
     """Fill in the middle: the code at a position, or at each <FILL> marker, with context from the repository.
 
@@ -51,7 +66,7 @@ def complete(
     """
     from coder_cli.actions.complete import MODES, Completer
 
-    rt = runtime(ctx, **engine_flags(model, gpu_layers, threads, ctx_size, flash_attn, kv_type))
+    rt = runtime(ctx, **engine_flags(model, gpu_layers, threads, ctx_size, flash_attn, kv_type, backend, base_url, api_key))
     if mode not in MODES:
         raise UsageError(f"unknown --mode {mode!r}", f"use one of: {', '.join(MODES)}")
     if yes and not write:

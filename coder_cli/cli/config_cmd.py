@@ -19,13 +19,14 @@ def show(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", hel
 
     rt = runtime(ctx)
     s = rt.settings
+    values = {k: ("****" + v[-4:] if k == "api_key" and v else v) for k, v in s.values.items()}  # never print a secret
     if as_json:
-        data = {k: {"value": s.values[k], "from": s.origins[k]} for k in config.KEYS}
+        data = {k: {"value": values[k], "from": s.origins[k]} for k in config.KEYS}
         rt.env.stdout.write(json.dumps(data, indent=2) + "\n")
         return 0
     width = max(map(len, config.KEYS))
-    vwidth = max(len(str(v)) for v in s.values.values())
+    vwidth = max(len(str(v)) for v in values.values())
     for key, _spec in config.KEYS.items():
-        rt.env.stdout.write(f"{key:<{width}}  {str(s.values[key]):<{vwidth}}  {s.origins[key]}\n")
+        rt.env.stdout.write(f"{key:<{width}}  {str(values[key]):<{vwidth}}  {s.origins[key]}\n")
     rt.diag.note(f"files: {rt.home / config.USER_FILE} (user), {config.project_root(rt.env.cwd) / config.PROJECT_FILE} (project)")
     return 0

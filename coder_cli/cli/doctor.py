@@ -25,7 +25,7 @@ def doctor(
     from coder_cli.actions.doctor import run_doctor
 
     rt = runtime(ctx, **engine_flags(model, gpu_layers, threads, ctx_size, flash_attn, kv_type))
-    report = run_doctor(rt.settings, rt.store, rt.load_engine if bench else None)
+    report = run_doctor(rt.settings, rt.store, (lambda: rt.load_engine(use_server=False)) if bench else None)
     if as_json:
         rt.env.stdout.write(json.dumps(report, indent=2) + "\n")
         return 0

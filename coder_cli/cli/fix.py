@@ -9,7 +9,19 @@ from typing import Annotated
 
 import typer
 
-from coder_cli.cli.common import CtxOpt, FlashOpt, GpuLayersOpt, KvOpt, ModelOpt, ThreadsOpt, engine_flags, runtime
+from coder_cli.cli.common import (
+    ApiKeyOpt,
+    BackendOpt,
+    BaseUrlOpt,
+    CtxOpt,
+    FlashOpt,
+    GpuLayersOpt,
+    KvOpt,
+    ModelOpt,
+    ThreadsOpt,
+    engine_flags,
+    runtime,
+)
 from coder_cli.errors import ExitCode
 
 
@@ -31,6 +43,9 @@ def fix(
     ctx_size: CtxOpt = None,
     flash_attn: FlashOpt = None,
     kv_type: KvOpt = None,
+    backend: BackendOpt = None,
+    base_url: BaseUrlOpt = None,
+    api_key: ApiKeyOpt = None,
 ) -> int:
     """Repair a file: run its check, refill suspicious lines or rewrite the failing function, verify, show the diff, write on yes.
 
@@ -42,7 +57,7 @@ def fix(
     """
     from coder_cli.actions.fix import FixRequest, run_fix
 
-    rt = runtime(ctx, **engine_flags(model, gpu_layers, threads, ctx_size, flash_attn, kv_type))
+    rt = runtime(ctx, **engine_flags(model, gpu_layers, threads, ctx_size, flash_attn, kv_type, backend, base_url, api_key))
     if sum([yes, dry_run, diff_only]) > 1:
         from coder_cli.errors import UsageError
 

@@ -7,7 +7,18 @@ from pathlib import Path
 
 from coder_cli.engine.base import Engine, EngineInfo, Generation, GenParams, GenStats, Message, TokenScore
 
-__all__ = ["Engine", "EngineInfo", "GenParams", "GenStats", "Generation", "Message", "TokenScore", "load_engine"]
+__all__ = [
+    "Engine",
+    "EngineInfo",
+    "GenParams",
+    "GenStats",
+    "Generation",
+    "Message",
+    "TokenScore",
+    "connect_remote",
+    "connect_server",
+    "load_engine",
+]
 
 SCRIPTED_PREFIX = "scripted:"
 
@@ -43,6 +54,62 @@ def load_engine(settings, store, progress=None, warn: Callable[[str], None] | No
         prompt_format=m.prompt if m else None,
         warn=warn,
     )
+
+
+def connect_remote(settings, environ, warn: Callable[[str], None] | None = None) -> Engine:
+    """`--backend openai`: the OpenAI-compatible server at settings.base_url (a `coder serve`
+    there is recognised and used with its exact tokenizer)."""
+    from coder_cli.engine.remote import Endpoint, RemoteEngine, ServerUnreachable
+    from coder_cli.errors import ConfigError, GenerationError
+
+    if not settings.base_url:
+        raise ConfigError(
+            "--backend openai needs the server's URL",
+            "pass --base-url http://HOST:PORT/v1 (or set base_url in the config, or CODER_BASE_URL)",
+        )
+    key = settings.api_key or environ.get("OPENAI_API_KEY", "")
+    endpoint = Endpoint.parse(settings.base_url, key, float(settings.request_timeout))
+    info = None
+    try:
+        data = endpoint.get_json(endpoint.root + "/coder/info", timeout=min(10.0, endpoint.timeout))
+        info = data if data.get("server") == "coder" else None
+    except ServerUnreachable:
+        raise
+    except (ConfigError, GenerationError):
+        pass  # not a `coder serve` (no /coder/info): an OpenAI-compatible server
+    named = settings.remote_model or ("" if settings.origins.get("model") == "default" else settings.model)
+    return RemoteEngine(endpoint, model=named, n_ctx=settings.ctx, server_info=info, warn=warn)
+
+
+def connect_server(settings, store, home: Path, environ, warn: Callable[[str], None] | None = None) -> Engine | None:
+    """A running `coder serve` (CODER_SERVER or $CODER_HOME/server.json) serving the model this
+    command would load; None when there is none, it does not answer, or it has another model."""
+    if settings.model.startswith(SCRIPTED_PREFIX):
+        return None
+    from coder_cli.engine.remote import RemoteEngine, find_server
+
+    found = find_server(home, environ)
+    if found is None:
+        return None
+    endpoint, info = found
+    if settings.origins.get("model") != "default" and not _same_model(settings.model, info, store):
+        return None  # the user named another model: load that one here
+    return RemoteEngine(endpoint, server_info=info, warn=warn)
+
+
+def _same_model(name: str, info: dict, store) -> bool:
+    from coder_cli.errors import ModelError
+    from coder_cli.store import looks_like_path
+
+    if looks_like_path(name):
+        try:
+            return Path(name).expanduser().resolve() == Path(info.get("path", "")).resolve()
+        except OSError:
+            return False
+    try:
+        return store.lookup(name).id == info.get("model")
+    except ModelError:
+        return False
 
 
 class LazyTokenizer:

@@ -175,6 +175,11 @@ class LlamaEngine:
     def is_eog(self, token: int) -> bool:
         return bool(self._llama_cpp.llama_vocab_is_eog(self._vocab, token))
 
+    def eog_ids(self) -> list[int]:
+        """Every end-of-generation token id of the vocabulary."""
+        is_eog = self._llama_cpp.llama_vocab_is_eog
+        return [t for t in range(self._llm.n_vocab()) if is_eog(self._vocab, t)]
+
     def fim_tokens(self):
         """FIM token ids from the manifest's prompt format (the default model's for a bare GGUF); None without them."""
         if self._fim is None:

@@ -1,0 +1,477 @@
+"""RemoteEngine: an OpenAI-compatible server over HTTP.
+
+Two kinds of server:
+
+- a running ``coder serve`` (found through ``$CODER_HOME/server.json`` or
+  ``CODER_SERVER``, or named with ``--base-url``): it also answers ``/tokenize``,
+  ``/detokenize`` and ``/coder/*``, so every Engine call is exact (token counts,
+  FIM, scores, pre-warm) and commands behave as they do in-process;
+- any other OpenAI-compatible server (llama.cpp server, vLLM, Ollama): chat only.
+  Token counts are estimates (about 4 characters a token) until the server's
+  usage numbers arrive with the reply; FIM and `fix`'s line round need a
+  tokenizer and are refused with a clear message.
+
+Only the standard library is used (http.client), so nothing heavy loads.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import select
+import socket
+import ssl
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from coder_cli.engine.base import EngineInfo, Generation, GenParams, GenStats, Message, TokenScore, now
+from coder_cli.errors import ConfigError, ContextOverflow, GenerationError, ModelError
+
+SERVER_FILE = "server.json"
+_OFF = {"", "0", "off", "no", "none", "false"}
+_ESTIMATE = re.compile(r"\s*[A-Za-z]{1,4}|\s*\d{1,3}|\s*[^\sA-Za-z\d]|\s+")
+
+
+def estimate_tokens(text: str) -> list[int]:
+    """Stand-in token ids for a server without a tokenizer: word pieces of up to 4 letters,
+    hashed, so equal text gives equal ids (prefix comparisons still work) and counts come close
+    to a BPE tokenizer's on code and English."""
+    return [hash(p) & 0x7FFFFFFF for p in _ESTIMATE.findall(text)]
+
+
+class ServerError(GenerationError):
+    """The server answered with an error, or not at all."""
+
+
+class ServerUnreachable(ConfigError):
+    """Nothing answers at the URL (refused, unknown host, no route)."""
+
+
+@dataclass
+class Endpoint:
+    """Where a server lives: ``base`` is the OpenAI base (…/v1), ``root`` the server's own top."""
+
+    base: str
+    api_key: str = ""
+    timeout: float = 600.0
+
+    @classmethod
+    def parse(cls, url: str, api_key: str = "", timeout: float = 600.0) -> Endpoint:
+        url = url.strip().rstrip("/")
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError(f"not a server URL: {url!r}", "give one like http://127.0.0.1:8000/v1")
+        if not parts.path:
+            url += "/v1"  # the OpenAI routes live under /v1 on every server we know
+        return cls(url, api_key, timeout)
+
+    @property
+    def root(self) -> str:
+        return self.base[: -len("/v1")] if self.base.endswith("/v1") else self.base
+
+    def _connection(self, url: str, timeout: float) -> tuple[http.client.HTTPConnection, str]:
+        parts = urlsplit(url)
+        cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        kwargs = {"context": ssl.create_default_context()} if parts.scheme == "https" else {}
+        conn = cls(parts.netloc, timeout=timeout, **kwargs)
+        path = parts.path or "/"
+        if parts.query:
+            path += "?" + parts.query
+        return conn, path
+
+    def request(
+        self, method: str, url: str, body: dict | None = None, *, timeout: float | None = None, cancel=None
+    ) -> http.client.HTTPResponse:
+        """Send one request; return the open response (status 2xx) or raise a clear error.
+        With CANCEL (a threading.Event), wait for the answer in short steps and give up once set."""
+        timeout = self.timeout if timeout is None else timeout
+        conn, path = self._connection(url, timeout)
+        headers = {"Accept": "application/json, text/event-stream"}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode("utf-8")
+            headers["Content-Type"] = "application/json"
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        try:
+            conn.request(method, path, body=data, headers=headers)
+            if cancel is not None and not _wait_readable(conn, cancel, timeout):
+                conn.close()
+                return None
+            resp = conn.getresponse()
+        except (ConnectionRefusedError, socket.gaierror, OSError) as exc:
+            conn.close()
+            if isinstance(exc, (TimeoutError, socket.timeout)):
+                raise ServerError(
+                    f"{url}: no answer within {timeout:g} s", "the server may be busy or stuck; raise request_timeout"
+                ) from None
+            raise ServerUnreachable(
+                f"cannot connect to {self.root}: {_reason(exc)}",
+                "is the server running? check --base-url (or `coder serve` for a local one)",
+            ) from None
+        if resp.status >= 400:
+            detail = _error_detail(resp.read())
+            conn.close()
+            raise _status_error(resp.status, url, detail)
+        return resp
+
+    def get_json(self, url: str, timeout: float | None = None) -> dict:
+        resp = self.request("GET", url, timeout=timeout)
+        return _read_json(resp, url)
+
+    def post_json(self, url: str, body: dict, timeout: float | None = None, cancel=None) -> dict | None:
+        resp = self.request("POST", url, body, timeout=timeout, cancel=cancel)
+        return None if resp is None else _read_json(resp, url)
+
+
+def _wait_readable(conn: http.client.HTTPConnection, cancel, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while True:
+        if cancel.is_set():
+            return False
+        ready, _, _ = select.select([conn.sock], [], [], 0.05)
+        if ready:
+            return True
+        if time.monotonic() > deadline:
+            raise TimeoutError
+
+
+def _reason(exc: OSError) -> str:
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, socket.gaierror):
+        return "unknown host"
+    return exc.strerror or str(exc) or type(exc).__name__
+
+
+def _read_json(resp: http.client.HTTPResponse, url: str) -> dict:
+    raw = resp.read()
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise ServerError(f"{url}: the server's answer is not JSON: {raw[:120]!r}") from None
+    if not isinstance(data, dict):
+        raise ServerError(f"{url}: unexpected answer: {raw[:120]!r}")
+    return data
+
+
+def _error_detail(raw: bytes) -> str:
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return raw.decode("utf-8", "replace").strip()[:300]
+    err = data.get("error", data) if isinstance(data, dict) else data
+    if isinstance(err, dict):
+        return str(err.get("message") or err.get("detail") or err)[:300]
+    return str(err)[:300]
+
+
+def _status_error(status: int, url: str, detail: str) -> Exception:
+    what = f"{url}: HTTP {status}" + (f": {detail}" if detail else "")
+    if status in (401, 403):
+        return ConfigError(what, "the server refused the API key: pass --api-key (or set CODER_API_KEY)")
+    if status == 404:
+        return ConfigError(what, "check --base-url (OpenAI-compatible servers usually serve it under /v1)")
+    if status in (400, 413, 422) and re.search(r"context|too long|maximum.*length|exceed", detail, re.I):
+        return ContextOverflow(what, "send less input, or use a server with a longer context")
+    if status < 500:
+        return ServerError(what)
+    return ServerError(what, "the server failed; its own log says why")
+
+
+class RemoteEngine:
+    """The Engine protocol over HTTP (see the module docstring for what each server supports)."""
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        *,
+        model: str = "",
+        n_ctx: int = 8192,
+        server_info: dict | None = None,
+        warn=None,
+    ) -> None:
+        self.endpoint = endpoint
+        self._warn = warn or (lambda msg: None)
+        self.coder = server_info is not None  # a `coder serve`: exact tokens, FIM, scores
+        self._tokens: dict[tuple[str, bool], list[int]] = {}
+        t0 = now()
+        if server_info is None:
+            listed = self._list_models()
+            model = model or (listed[0]["id"] if listed else "")
+            if not model:
+                raise ConfigError(
+                    f"{endpoint.base}/models lists no model", "name one with --model (or remote_model in the config)"
+                )
+            for m in listed:
+                if m.get("id") == model:
+                    n_ctx = int(m.get("max_model_len") or m.get("meta", {}).get("n_ctx_train") or n_ctx)
+            info = EngineInfo(model, endpoint.base, n_ctx, n_ctx, 0, 0, f"remote {endpoint.base}", False, "", now() - t0)
+            info.notes.append("token counts are estimates (about 4 characters a token) until the server reports usage")
+            self._eog: set[int] = set()
+            self._fim = None
+        else:
+            s = server_info
+            info = EngineInfo(
+                model=s["model"],
+                path=s.get("path", ""),
+                n_ctx=int(s["n_ctx"]),
+                n_ctx_train=int(s.get("n_ctx_train", s["n_ctx"])),
+                threads=int(s.get("threads", 0)),
+                gpu_layers=int(s.get("gpu_layers", 0)),
+                backend=f"coder serve {endpoint.root} ({s.get('backend', 'CPU')})",
+                flash_attn=bool(s.get("flash_attn", False)),
+                kv_type=str(s.get("kv_type", "")),
+                load_s=now() - t0,
+            )
+            self._eog = set(s.get("eog", []))
+            fim = s.get("fim")
+            if fim:
+                from coder_cli.core.fim import FimTokens
+
+                self._fim = FimTokens(**fim)
+            else:
+                self._fim = None
+        self.info = info
+        self.request_model = model or info.model
+
+    def _list_models(self) -> list[dict]:
+        try:
+            data = self.endpoint.get_json(self.endpoint.base + "/models", timeout=min(self.endpoint.timeout, 30))
+        except ServerUnreachable:
+            raise
+        except ConfigError as exc:  # 404: a server without the listing
+            self._warn(f"{self.endpoint.base}/models: {exc.message}")
+            return []
+        models = data.get("data") or data.get("models") or []
+        return [m for m in models if isinstance(m, dict) and m.get("id")]
+
+    # -- tokens --------------------------------------------------------------------------
+    @property
+    def n_ctx(self) -> int:
+        return self.info.n_ctx
+
+    def _need_coder(self, what: str):
+        raise ModelError(
+            f"{what} needs a tokenizer, which {self.endpoint.base} does not share",
+            "run it against `coder serve` or in-process (drop --backend openai)",
+        )
+
+    def tokenize(self, text: str, special: bool = False) -> list[int]:
+        if not self.coder:
+            return estimate_tokens(text)
+        key = (text, special)
+        hit = self._tokens.get(key)
+        if hit is None:
+            data = self.endpoint.post_json(self.endpoint.root + "/tokenize", {"content": text, "parse_special": special})
+            hit = [int(t) for t in data["tokens"]]
+            if len(self._tokens) > 4096:
+                self._tokens.clear()
+            self._tokens[key] = hit
+        return list(hit)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenize(text)) if text else 0
+
+    def chat_prompt(self, messages: Sequence[Message]) -> list[int]:
+        if not self.coder:
+            tokens: list[int] = []
+            for m in messages:  # <|im_start|>role\n … <|im_end|>\n: about 5 tokens a message
+                tokens += [1, 2, 3, 4, 5] + estimate_tokens(m["content"])
+            return tokens + [1, 2, 3]
+        data = self.endpoint.post_json(self.endpoint.root + "/tokenize", {"messages": list(messages)})
+        return [int(t) for t in data["tokens"]]
+
+    def special_token_id(self, text: str) -> int:
+        if not self.coder:
+            self._need_coder(f"the special token {text!r}")
+        ids = self.tokenize(text, special=True)
+        if len(ids) != 1 or self.tokenize(text) == ids:
+            raise ModelError(f"{self.info.model} has no special token {text!r} in its vocabulary")
+        return ids[0]
+
+    def detokenize(self, tokens: Sequence[int]) -> str:
+        if not self.coder:
+            self._need_coder("reading token ids")
+        return self.endpoint.post_json(self.endpoint.root + "/detokenize", {"tokens": list(tokens)})["content"]
+
+    def is_eog(self, token: int) -> bool:
+        return token in self._eog
+
+    def fim_tokens(self):
+        return self._fim
+
+    def score(self, prompt: Sequence[int], continuation: Sequence[int]) -> list[TokenScore]:
+        if not self.coder:
+            self._need_coder("scoring a continuation")
+        data = self.endpoint.post_json(
+            self.endpoint.root + "/coder/score", {"prompt": list(prompt), "continuation": list(continuation)}
+        )
+        return [TokenScore(*row) for row in data["scores"]]
+
+    def prefill(self, tokens: Sequence[int], cancel=None) -> int:
+        if not self.coder:
+            return 0  # nothing to warm: the server keeps its own cache
+        data = self.endpoint.post_json(self.endpoint.root + "/coder/prefill", {"tokens": list(tokens)}, cancel=cancel)
+        return 0 if data is None else int(data.get("evaluated", 0))
+
+    def check_fits(self, n_prompt: int, reserve: int) -> None:
+        if n_prompt + reserve > self.n_ctx:
+            raise ContextOverflow(
+                f"the prompt is {n_prompt:,} tokens and the reply needs {reserve:,}, but the context holds {self.n_ctx:,}"
+            )
+
+    # -- generation ----------------------------------------------------------------------
+    def chat(self, messages: Sequence[Message], params: GenParams) -> Generation:
+        body = {"messages": [{"role": m["role"], "content": m["content"]} for m in messages]}
+        stats = GenStats(prompt_tokens=len(self.chat_prompt(messages)) if self.coder else 0)
+        return self._stream("/chat/completions", body, params, stats, chat=True)
+
+    def complete(self, tokens: Sequence[int], params: GenParams, stop_tokens: Sequence[str] = ()) -> Generation:
+        if not self.coder:
+            self._need_coder("a completion from token ids")
+        body = {"prompt": list(tokens), "stop_tokens": list(stop_tokens)}
+        return self._stream("/completions", body, params, GenStats(prompt_tokens=len(tokens)), chat=False)
+
+    def _stream(self, route: str, body: dict, params: GenParams, stats: GenStats, chat: bool) -> Generation:
+        body.update(
+            model=self.request_model,
+            stream=True,
+            stream_options={"include_usage": True},
+            max_tokens=params.max_tokens,
+            temperature=params.temperature,
+            top_p=params.top_p,
+            seed=params.seed,
+        )
+        if params.temperature > 0:
+            body["top_k"] = params.top_k
+        if params.stop:
+            body["stop"] = list(params.stop)
+        if params.repeat_penalty != 1.0:
+            body["repeat_penalty"] = params.repeat_penalty
+        url = self.endpoint.base + route
+        t0 = now()
+        resp = self.endpoint.request("POST", url, body)
+        return Generation(self._pieces(resp, url, stats, chat, t0), stats)
+
+    def _pieces(self, resp: http.client.HTTPResponse, url: str, stats: GenStats, chat: bool, t0: float) -> Iterator[str]:
+        first = last = None
+        counted = 0
+        usage = None
+        stats.finish_reason = "stop"
+        try:
+            for event in _sse_events(resp, url):
+                if "usage" in event and event["usage"]:
+                    usage = event["usage"]
+                for choice in event.get("choices") or []:
+                    piece = (choice.get("delta") or {}).get("content") if chat else choice.get("text")
+                    if piece:
+                        t = now()
+                        if first is None:
+                            first = t
+                            stats.prompt_s = t - t0
+                        last = t
+                        counted += 1
+                        yield piece
+                    reason = choice.get("finish_reason")
+                    if reason:
+                        stats.finish_reason = "length" if reason == "length" else "stop"
+        except GeneratorExit:
+            stats.finish_reason = "interrupted"
+            raise
+        finally:
+            resp.close()
+            if first is not None and last is not None:
+                stats.generate_s = last - first
+            stats.completion_tokens = counted
+            if usage:
+                stats.prompt_tokens = int(usage.get("prompt_tokens") or stats.prompt_tokens)
+                stats.completion_tokens = int(usage.get("completion_tokens") or counted)
+                details = usage.get("prompt_tokens_details") or {}
+                stats.cached_tokens = int(details.get("cached_tokens") or 0)
+
+    def close(self) -> None:
+        self._tokens.clear()
+
+
+def _sse_events(resp: http.client.HTTPResponse, url: str) -> Iterator[dict]:
+    """The JSON events of a server-sent-event stream, to `data: [DONE]` (or one plain JSON body)."""
+    if "text/event-stream" not in (resp.getheader("Content-Type") or ""):
+        yield _read_json(resp, url)  # a server that ignored stream=true
+        return
+    while True:
+        try:
+            line = resp.readline()
+        except TimeoutError:
+            raise ServerError(f"{url}: the server stopped sending", "it may be overloaded; raise request_timeout") from None
+        except OSError as exc:
+            raise ServerError(f"{url}: the connection broke: {_reason(exc)}") from None
+        if not line:
+            return
+        line = line.strip()
+        if not line.startswith(b"data:"):
+            continue
+        data = line[5:].strip()
+        if data == b"[DONE]":
+            return
+        try:
+            event = json.loads(data)
+        except ValueError:
+            continue
+        if isinstance(event, dict) and event.get("error"):
+            err = event["error"]
+            raise ServerError(f"{url}: {err.get('message', err) if isinstance(err, dict) else err}")
+        if isinstance(event, dict):
+            yield event
+
+
+# -- finding a running `coder serve` ---------------------------------------------------------
+def server_file(home) -> os.PathLike:
+    from pathlib import Path
+
+    return Path(home) / SERVER_FILE
+
+
+def find_server(home, environ, timeout: float = 2.0) -> tuple[Endpoint, dict] | None:
+    """A `coder serve` that answers: CODER_SERVER (a URL; "off" to never use one) or the file
+    the server wrote in $CODER_HOME. None when there is none or it does not answer."""
+    chosen = environ.get("CODER_SERVER")
+    api_key = environ.get("CODER_API_KEY", "")
+    if chosen is not None and chosen.strip().lower() in _OFF:
+        return None
+    if chosen:
+        url = chosen
+    else:
+        path = server_file(home)
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+            url = record["url"]
+            api_key = api_key or record.get("api_key", "")
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if not _alive(record.get("pid")):
+            return None
+    try:
+        endpoint = Endpoint.parse(url, api_key)
+        info = endpoint.get_json(endpoint.root + "/coder/info", timeout=timeout)
+    except (ConfigError, GenerationError):
+        return None
+    if info.get("server") != "coder":
+        return None
+    return endpoint, info
+
+
+def _alive(pid) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,365 @@
+"""`coder serve` and the remote engine: the HTTP protocol with the scripted engine, a stand-in
+OpenAI-compatible server for the generic path, and the real model end to end."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from coder_cli.actions.serve import Queue, Server
+from coder_cli.engine.base import GenParams
+from coder_cli.engine.remote import Endpoint, RemoteEngine, ServerError, estimate_tokens, find_server
+from coder_cli.engine.scripted import ScriptedEngine
+from coder_cli.errors import ConfigError, ContextOverflow, UsageError
+from tests.conftest import clean_environ, run_cli, run_inprocess
+
+
+@pytest.fixture
+def served(tmp_path):
+    """A Server on a free loopback port around a scripted engine; yields (server, engine)."""
+    started = []
+
+    def start(*replies: str, api_key: str = "", n_ctx: int = 4096):
+        engine = ScriptedEngine(list(replies), n_ctx=n_ctx, fim=True)
+        server = Server(engine, tmp_path / "home", "127.0.0.1", 0, api_key)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        started.append((server, thread))
+        return server, engine
+
+    yield start
+    for server, thread in started:
+        server.shutdown()
+        thread.join(5)
+
+
+def post(url: str, body: dict, key: str = "") -> tuple[int, dict | str]:
+    req = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
+    if key:
+        req.add_header("Authorization", f"Bearer {key}")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            raw = resp.read().decode()
+            return resp.status, json.loads(raw) if resp.headers["Content-Type"] == "application/json" else raw
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_chat_completions_plain_and_streamed(served):
+    server, engine = served("Hello there friend")
+    status, data = post(server.url + "/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 50})
+    assert status == 200
+    assert data["object"] == "chat.completion"
+    assert data["choices"][0]["message"] == {"role": "assistant", "content": "Hello there friend"}
+    assert data["choices"][0]["finish_reason"] == "stop"
+    assert data["usage"]["completion_tokens"] == 3
+    assert data["usage"]["prompt_tokens"] > 0
+
+    status, raw = post(
+        server.url + "/v1/chat/completions",
+        {
+            "messages": [{"role": "user", "content": "hi"}],
+            "stream": True,
+            "max_tokens": 2,
+            "stream_options": {"include_usage": True},
+        },
+    )
+    events = [line[6:] for line in raw.splitlines() if line.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    chunks = [json.loads(e) for e in events[:-1]]
+    text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks if c["choices"])
+    assert text == "Hello there"  # max_tokens 2
+    assert [c["choices"][0]["finish_reason"] for c in chunks if c["choices"]][-1] == "length"
+    assert chunks[-1]["usage"]["completion_tokens"] == 2
+    assert engine.calls[-1]["params"]["max_tokens"] == 2
+
+
+def test_completions_take_token_ids_and_tokenize_round_trips(served):
+    server, engine = served("filled in")
+    status, data = post(server.url + "/tokenize", {"content": "def add ( a , b ) :"})
+    assert status == 200 and data["count"] == 8
+    status, text = post(server.url + "/detokenize", {"tokens": data["tokens"]})
+    assert text == {"content": "def add ( a , b ) :"}
+    status, out = post(server.url + "/v1/completions", {"prompt": data["tokens"], "max_tokens": 8})
+    assert status == 200 and out["choices"][0]["text"] == "filled in"
+    assert engine.calls[-1] == {"kind": "complete", "tokens": data["tokens"], "params": {"max_tokens": 8, "temperature": 0.0}}
+    status, chat = post(server.url + "/tokenize", {"messages": [{"role": "user", "content": "x y"}]})
+    assert chat["tokens"] == engine.chat_prompt([{"role": "user", "content": "x y"}])
+
+
+def test_bad_requests_get_clear_errors_and_the_server_goes_on(served):
+    server, _ = served("ok", n_ctx=50)
+    status, data = post(server.url + "/v1/chat/completions", {"messages": []})
+    assert status == 400 and "messages" in data["error"]["message"]
+    status, data = post(server.url + "/v1/chat/completions", {"messages": [{"role": "user", "content": "w " * 80}]})
+    assert status == 400 and data["error"]["type"] == "context_length_exceeded"
+    status, data = post(server.url + "/v1/nothing", {})
+    assert status == 404
+    status, data = post(server.url + "/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}], "temperature": 9})
+    assert status == 400 and "temperature" in data["error"]["message"]
+    status, data = post(server.url + "/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}]})
+    assert status == 200
+
+
+def test_api_key_required_off_loopback_and_checked_when_set(served, tmp_path):
+    with pytest.raises(UsageError, match="anyone who reaches it"):
+        Server(ScriptedEngine(["x"]), tmp_path, "0.0.0.0", 0, "")
+    server, _ = served("secret reply", api_key="k123")
+    body = {"messages": [{"role": "user", "content": "hi"}]}
+    assert post(server.url + "/v1/chat/completions", body)[0] == 401
+    assert post(server.url + "/v1/chat/completions", body, key="wrong")[0] == 401
+    assert post(server.url + "/v1/chat/completions", body, key="k123")[0] == 200
+    engine = RemoteEngine(Endpoint.parse(server.url, "k123"), server_info=_info(server.url, "k123"))
+    assert engine.chat(body["messages"], GenParams()).text() == "secret reply"
+    with pytest.raises(ConfigError, match="401"):
+        RemoteEngine(Endpoint.parse(server.url, "bad"), server_info={"model": "m", "n_ctx": 9}).chat(
+            body["messages"], GenParams()
+        ).text()
+
+
+def _info(url: str, key: str = "") -> dict:
+    return Endpoint.parse(url, key).get_json(Endpoint.parse(url, key).root + "/coder/info")
+
+
+def test_remote_engine_against_coder_serve_is_exact(served):
+    server, engine = served("a + b")
+    remote = RemoteEngine(Endpoint.parse(server.url + "/v1"), server_info=_info(server.url))
+    assert remote.info.model == "scripted" and remote.n_ctx == 4096
+    assert remote.tokenize("x = 1") == engine.tokenize("x = 1")
+    msgs = [{"role": "user", "content": "add them"}]
+    assert remote.chat_prompt(msgs) == engine.chat_prompt(msgs)
+    assert remote.fim_tokens() == engine.fim_tokens()
+    gen = remote.complete(engine.tokenize("def add(a, b): return"), GenParams(max_tokens=5))
+    assert gen.text() == "a + b"
+    assert gen.stats.completion_tokens == 3 and gen.stats.prompt_tokens == 4
+    assert remote.prefill(engine.tokenize("one two three")) == 3
+    assert [s.token for s in remote.score([100], [101, 102])] == [101, 102]
+
+
+def test_queue_serves_in_arrival_order():
+    q = Queue()
+    order: list[int] = []
+    q.__enter__()
+    threads = []
+    for i in range(5):
+        t = threading.Thread(target=lambda i=i: (q.__enter__(), order.append(i), q.__exit__()))
+        t.start()
+        threads.append(t)
+        while q.waiting < i + 1:
+            time.sleep(0.005)
+    assert q.waiting == 5
+    q.__exit__()
+    for t in threads:
+        t.join(5)
+    assert order == [0, 1, 2, 3, 4]
+
+
+class _OpenAIStandIn(BaseHTTPRequestHandler):
+    """An OpenAI-compatible server that is not `coder serve` (no /coder/info, no /tokenize)."""
+
+    status = 200
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):  # noqa: N802
+        if self.path == "/v1/models":
+            self._json(200, {"data": [{"id": "big-model", "max_model_len": 32768}]})
+        else:
+            self._json(404, {"error": {"message": "not found"}})
+
+    def do_POST(self):  # noqa: N802
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).last = body
+        if self.status != 200:
+            self._json(self.status, {"error": {"message": "model overloaded"}})
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        for piece in ["The ", "answer ", "is 42."]:
+            self.wfile.write(b"data: " + json.dumps({"choices": [{"delta": {"content": piece}}]}).encode() + b"\n\n")
+        usage = {"prompt_tokens": 21, "completion_tokens": 5}
+        self.wfile.write(b"data: " + json.dumps({"choices": [], "usage": usage}).encode() + b"\n\ndata: [DONE]\n\n")
+
+    def _json(self, status, data):
+        raw = json.dumps(data).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+
+@pytest.fixture
+def stand_in():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _OpenAIStandIn)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    _OpenAIStandIn.status = 200
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
+    httpd.shutdown()
+
+
+def test_generic_server_chat_with_estimated_counts_then_usage(stand_in):
+    remote = RemoteEngine(Endpoint.parse(stand_in))
+    assert remote.info.model == "big-model" and remote.n_ctx == 32768
+    assert remote.fim_tokens() is None
+    assert 3 <= remote.count_tokens("def parse_date(text): return None") <= 14
+    gen = remote.chat([{"role": "user", "content": "6 * 7?"}], GenParams(max_tokens=20, temperature=0.5, seed=3))
+    assert gen.text() == "The answer is 42."
+    assert (gen.stats.prompt_tokens, gen.stats.completion_tokens) == (21, 5)  # the server's usage numbers
+    sent = _OpenAIStandIn.last
+    assert sent["model"] == "big-model" and sent["stream"] is True and sent["max_tokens"] == 20 and sent["seed"] == 3
+    with pytest.raises(Exception, match="tokenizer"):
+        remote.complete([1, 2], GenParams())
+
+
+def test_generic_server_errors_are_clear(stand_in):
+    remote = RemoteEngine(Endpoint.parse(stand_in))
+    _OpenAIStandIn.status = 503
+    with pytest.raises(ServerError, match="HTTP 503: model overloaded"):
+        remote.chat([{"role": "user", "content": "hi"}], GenParams()).text()
+    _OpenAIStandIn.status = 400
+    with pytest.raises(ServerError, match="HTTP 400"):
+        remote.chat([{"role": "user", "content": "hi"}], GenParams()).text()
+
+
+def test_ask_through_the_generic_backend(stand_in, home):
+    r = run_inprocess(["ask", "--backend", "openai", "--base-url", stand_in, "--json", "6 * 7?"], home, home)
+    assert r.code == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["reply"] == "The answer is 42." and data["model"] == "big-model"
+    assert _OpenAIStandIn.last["messages"][-1]["content"].endswith("6 * 7?")
+
+
+def test_refused_connection_is_a_clear_error(home):
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    r = run_inprocess(["ask", "--base-url", f"http://127.0.0.1:{port}/v1", "hi"], home, home)
+    assert r.code == 3
+    assert f"cannot connect to http://127.0.0.1:{port}: connection refused" in r.stderr
+    assert "is the server running?" in r.stderr
+    r = run_inprocess(["ask", "--backend", "openai", "hi"], home, home)
+    assert r.code == 3 and "--base-url" in r.stderr
+
+
+def test_find_server_skips_stale_records_and_honours_off(tmp_path, served):
+    home = tmp_path / "h"
+    home.mkdir()
+    assert find_server(home, {}) is None
+    (home / "server.json").write_text(json.dumps({"url": "http://127.0.0.1:9", "pid": 2**22 + 12345}))
+    assert find_server(home, {}) is None  # a dead pid: not even asked
+    server, _ = served("x")
+    assert find_server(home, {"CODER_SERVER": server.url})[1]["model"] == "scripted"
+    assert find_server(home, {"CODER_SERVER": "off"}) is None
+    assert find_server(server.home, {})[0].root == server.url  # through the file it wrote
+    assert len(estimate_tokens("abc def")) == 2
+
+
+def test_context_overflow_from_the_server_is_a_usage_error(served):
+    server, _ = served("ok", n_ctx=30)
+    remote = RemoteEngine(Endpoint.parse(server.url), server_info=_info(server.url))
+    with pytest.raises(ContextOverflow):
+        remote.chat([{"role": "user", "content": "w " * 60}], GenParams()).text()
+
+
+# -- the real model, end to end ------------------------------------------------------------------
+def _start_serve(home: Path, model_path: Path, *extra: str) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "coder_cli", "serve", "--port", "0", "--model", str(model_path), "--ctx", "4096", *extra],
+        env=clean_environ(home),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    record = home / "server.json"
+    deadline = time.time() + 120
+    while not record.exists():
+        if proc.poll() is not None or time.time() > deadline:
+            proc.kill()
+            pytest.fail(f"coder serve did not start: {proc.communicate()[1]}")
+        time.sleep(0.1)
+    return proc, json.loads(record.read_text())["url"]
+
+
+@pytest.mark.model
+def test_serve_end_to_end_with_the_real_model(tmp_path, model_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "calc.py").write_text("def add(a, b):\n    return a + b\n\n\ndef mul(a, b):\n    return \n")
+    proc, url = _start_serve(home, model_path)
+    try:
+
+        def answered(expected: int) -> bool:
+            """The server has answered EXPECTED requests (one its client closed early counts once the
+            server notices, a token or two later)."""
+            for _ in range(100):
+                n = _info(url)["served"]
+                if n >= expected:
+                    return n == expected
+                time.sleep(0.1)
+            return False
+
+        # `ask` finds the server through the file in CODER_HOME and uses it.
+        r = run_cli(["ask", "What is 17 + 25? Answer with the number only."], home, proj)
+        assert r.code == 0, r.stderr
+        assert "42" in r.stdout
+        assert answered(1)
+        # `complete --stdin-json` too: two requests in one process, both answered by the server.
+        requests = [
+            {"path": "calc.py", "line": 6, "id": 1},
+            {"path": "calc.py", "prefix": "def sub(a, b):\n    return ", "suffix": "\n", "id": 2},
+        ]
+        r = run_cli(["complete", "--stdin-json"], home, proj, stdin="".join(json.dumps(q) + "\n" for q in requests))
+        assert r.code == 0, r.stderr
+        answers = [json.loads(line) for line in r.stdout.splitlines()]
+        assert [a["id"] for a in answers] == [1, 2] and all("error" not in a for a in answers)
+        assert "a" in answers[0]["completion"] and "b" in answers[0]["completion"]
+        assert answered(3)
+        # The remote backend path, named explicitly (and with discovery off).
+        r = run_cli(
+            [
+                "ask",
+                "--backend",
+                "openai",
+                "--base-url",
+                f"{url}/v1",
+                "--json",
+                "What is 6 times 7? Answer with the number only.",
+            ],
+            home,
+            proj,
+            CODER_SERVER="off",
+        )
+        assert r.code == 0, r.stderr
+        assert "42" in json.loads(r.stdout)["reply"]
+        assert answered(4)
+        # CODER_SERVER=off: the command loads its own model and the server sees nothing.
+        r = run_cli(["ask", "--model", str(model_path), "Say ok."], home, proj, CODER_SERVER="off")
+        assert r.code == 0 and _info(url)["served"] == 4
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "coder serve stopped (4 requests served)" in err
+    assert not (home / "server.json").exists()
+    # With the server gone, the stale URL is a clear error, and discovery falls back in-process.
+    r = run_cli(["ask", "--base-url", f"{url}/v1", "hi"], home, proj)
+    assert r.code == 3 and "connection refused" in r.stderr
+    assert os.environ.get("CODER_SERVER") is None

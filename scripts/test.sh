@@ -10,10 +10,14 @@ venv="${CODER_VENV:-.venv}"
 "$venv/bin/python" -m pip install -q --upgrade pip
 CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc 2>/dev/null || echo 2)}" \
   "$venv/bin/python" -m pip install -q -c constraints.txt -e '.[model,test]'
-# The terminal tests drive `coder chat` in tmux (Debian's package, installed when missing and we may).
-if ! command -v tmux >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-  apt-get install -y -q --no-install-recommends tmux >/dev/null 2>&1 ||
-    { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q --no-install-recommends tmux >/dev/null 2>&1; } ||
-    echo "warning: could not install tmux; the terminal tests will fail" >&2
+# The terminal tests drive `coder chat` in tmux, and the completion tests run zsh and fish (Debian's
+# packages, installed when missing and we may).
+missing=""
+for tool in tmux zsh fish; do command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"; done
+if [ -n "$missing" ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  # shellcheck disable=SC2086
+  apt-get install -y -q --no-install-recommends $missing >/dev/null 2>&1 ||
+    { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q --no-install-recommends $missing >/dev/null 2>&1; } ||
+    echo "warning: could not install$missing; the terminal and completion tests need them" >&2
 fi
 exec "$venv/bin/python" -m pytest "$@"

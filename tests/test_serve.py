@@ -144,6 +144,9 @@ def test_remote_engine_against_coder_serve_is_exact(served):
     assert gen.text() == "a + b"
     assert gen.stats.completion_tokens == 3 and gen.stats.prompt_tokens == 4
     assert remote.prefill(engine.tokenize("one two three")) == 3
+    cancelled = threading.Event()
+    cancelled.set()
+    assert remote.prefill(engine.tokenize("four five"), cancelled) == 0  # given up at once, not waited for
     assert [s.token for s in remote.score([100], [101, 102])] == [101, 102]
 
 
@@ -363,3 +366,20 @@ def test_serve_end_to_end_with_the_real_model(tmp_path, model_path):
     r = run_cli(["ask", "--base-url", f"{url}/v1", "hi"], home, proj)
     assert r.code == 3 and "connection refused" in r.stderr
     assert os.environ.get("CODER_SERVER") is None
+
+
+def test_chat_runs_unchanged_through_a_server_found_by_coder_server(served, home, tmp_path):
+    """The whole `coder chat` path over HTTP: history, the exact prompt and an edit applied."""
+    from tests.conftest import git_project
+
+    reply = "greet.py\n```python\ndef greet(name):\n    return 'Hi ' + name\n```"
+    server, engine = served("first answer", reply)
+    proj = git_project(tmp_path, {"greet.py": "def greet(name):\n    return 'Hello ' + name\n"})
+    r = run_inprocess(["chat", "--yes", "greet.py"], home, proj, stdin="q1\nmake it Hi\n", CODER_SERVER=server.url)
+    assert r.code == 0, r.stderr
+    assert r.stdout.startswith("first answer\n")
+    assert "applied to greet.py" in r.stderr
+    assert (proj / "greet.py").read_text() == "def greet(name):\n    return 'Hi ' + name\n"
+    assert [c["kind"] for c in engine.calls] == ["chat", "chat"]
+    second = [c for c in engine.calls if c["kind"] == "chat"][1]["messages"]
+    assert [m["content"] for m in second[-3:]] == ["q1", "first answer", "make it Hi"]

@@ -26,6 +26,7 @@ def doctor(
 
     rt = runtime(ctx, **engine_flags(model, gpu_layers, threads, ctx_size, flash_attn, kv_type))
     report = run_doctor(rt.settings, rt.store, (lambda: rt.load_engine(use_server=False)) if bench else None)
+    report["server"] = _server(rt)
     if as_json:
         rt.env.stdout.write(json.dumps(report, indent=2) + "\n")
         return 0
@@ -52,6 +53,14 @@ def doctor(
             or "none installed (run `coder models pull`)"
         ),
     ]
+    srv = r["server"]
+    if srv.get("url"):
+        lines.append(
+            f"server       coder serve at {srv['url']} ({srv['model']}, pid {srv['pid']}, {srv['served']} requests served): "
+            "commands use it"
+        )
+    else:
+        lines.append(f"server       {srv['why']}")
     if "measurement" in r:
         m = r["measurement"]
         e = m["engine"]
@@ -63,3 +72,17 @@ def doctor(
         ] + [f"  note: {n}" for n in e["notes"]]
     out.write("\n".join(lines) + "\n")
     return 0
+
+
+def _server(rt) -> dict:
+    """Whether commands would use a running `coder serve`, and which."""
+    from coder_cli.engine.remote import find_server
+
+    if rt.settings.backend == "openai":
+        return {"url": None, "why": f"none: backend openai at {rt.settings.base_url}"}
+    found = find_server(rt.home, rt.env.environ)
+    if found is None:
+        off = rt.env.environ.get("CODER_SERVER", "").strip().lower() in ("0", "off", "no", "none", "false")
+        return {"url": None, "why": "none used (CODER_SERVER=off)" if off else "none running (`coder serve` starts one)"}
+    endpoint, info = found
+    return {"url": endpoint.root, "model": info.get("model"), "pid": info.get("pid"), "served": info.get("served")}

@@ -246,6 +246,18 @@ def test_ask_through_the_generic_backend(stand_in, home):
     assert _OpenAIStandIn.last["messages"][-1]["content"].endswith("6 * 7?")
 
 
+def test_chat_and_complete_through_the_generic_backend(stand_in, home, tmp_path):
+    from tests.conftest import git_project
+
+    proj = git_project(tmp_path, {"calc.py": "def add(a, b):\n    return \n"})
+    r = run_inprocess(["chat", "--base-url", stand_in, "--model", "big-model"], home, proj, stdin="q1\nq2\n")
+    assert r.code == 0, r.stderr
+    assert r.stdout == "The answer is 42.\nThe answer is 42.\n"
+    assert [m["content"] for m in _OpenAIStandIn.last["messages"][-3:]] == ["q1", "The answer is 42.", "q2"]
+    r = run_inprocess(["complete", "--base-url", stand_in, "calc.py:2"], home, proj)
+    assert r.code == 3 and "token ids" in r.stderr and "coder serve" in r.stderr
+
+
 def test_refused_connection_is_a_clear_error(home):
     import socket
 

@@ -112,6 +112,11 @@ class Completer:
         self.engine = engine
         self.ids = engine.fim_tokens()
         if self.ids is None:
+            if getattr(engine, "coder", True) is False:  # a remote server that does not share its tokenizer
+                raise ModelError(
+                    f"fill-in-the-middle needs token ids, which {engine.info.path} does not share",
+                    "use `coder serve`, or run it here without --backend openai",
+                )
             raise ModelError(
                 f"{engine.info.model} has no fill-in-the-middle tokens", "use a Qwen2.5-Coder model (the default has them)"
             )

@@ -13,12 +13,14 @@ import typer
 from coder_cli import __version__
 from coder_cli.cli import ask as ask_cmd
 from coder_cli.cli import chat as chat_cmd
+from coder_cli.cli import commit_msg as commit_msg_cmd
 from coder_cli.cli import complete as complete_cmd
 from coder_cli.cli import config_cmd
 from coder_cli.cli import doctor as doctor_cmd
 from coder_cli.cli import fix as fix_cmd
 from coder_cli.cli import models as models_cmd
 from coder_cli.cli import repomap as map_cmd
+from coder_cli.cli import review as review_cmd
 from coder_cli.cli import serve as serve_cmd
 
 
@@ -80,6 +82,8 @@ app.command("complete")(complete_cmd.complete)
 app.command("ask")(ask_cmd.ask)
 app.command("doctor")(doctor_cmd.doctor)
 app.command("map")(map_cmd.map_)
+app.command("commit-msg")(commit_msg_cmd.commit_msg)
+app.command("review")(review_cmd.review)
 app.command("serve")(serve_cmd.serve)
 app.add_typer(models_cmd.app, name="models")
 app.add_typer(config_cmd.app, name="config")

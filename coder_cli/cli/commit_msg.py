@@ -1,0 +1,104 @@
+"""`coder commit-msg`: a commit message for the staged changes, on stdout."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from coder_cli.cli.common import (
+    ApiKeyOpt,
+    BackendOpt,
+    BaseUrlOpt,
+    CtxOpt,
+    FlashOpt,
+    GpuLayersOpt,
+    KvOpt,
+    ModelOpt,
+    ThreadsOpt,
+    engine_flags,
+    runtime,
+)
+from coder_cli.core.diffview import DEFAULT_BUDGET
+
+BudgetOpt = Annotated[
+    int,
+    typer.Option("--budget", min=64, help="Tokens of diff shown to the model (the same for review, so a warm engine reuses it)."),
+]
+
+
+def commit_msg(
+    ctx: typer.Context,
+    staged: Annotated[bool, typer.Option("--staged", help="Describe the staged changes (the default).")] = False,
+    all_changes: Annotated[bool, typer.Option("--all", "-a", help="Describe staged and unstaged changes against HEAD.")] = False,
+    conventional: Annotated[
+        bool, typer.Option("--conventional", help="Write a Conventional Commits subject: type(scope): summary.")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object: message, files, omitted, tokens, timing.")
+    ] = False,
+    budget: BudgetOpt = DEFAULT_BUDGET,
+    max_tokens: Annotated[int, typer.Option("--max-tokens", min=8, help="Longest reply in tokens.")] = 96,
+    model: ModelOpt = None,
+    gpu_layers: GpuLayersOpt = None,
+    threads: ThreadsOpt = None,
+    ctx_size: CtxOpt = None,
+    flash_attn: FlashOpt = None,
+    kv_type: KvOpt = None,
+    backend: BackendOpt = None,
+    base_url: BaseUrlOpt = None,
+    api_key: ApiKeyOpt = None,
+) -> int:
+    """Write a commit message for the staged changes: subject (72 characters at most), blank line, body.
+
+    \b
+    coder commit-msg                       # message on stdout
+    git commit -m "$(coder commit-msg)"
+    coder commit-msg --conventional --json
+    """
+    from coder_cli.actions.changes import Target
+    from coder_cli.actions.commit_msg import CommitMsgRequest, run_commit_msg
+    from coder_cli.errors import UsageError
+    from coder_cli.vcs import Git
+
+    if staged and all_changes:
+        raise UsageError("--staged and --all exclude each other", "coder commit-msg (staged) or coder commit-msg --all")
+    rt = runtime(ctx, **engine_flags(model, gpu_layers, threads, ctx_size, flash_attn, kv_type, backend, base_url, api_key))
+    req = CommitMsgRequest(Target("all" if all_changes else "staged"), conventional, budget, max_tokens)
+    result = run_commit_msg(req, Git(rt.env.cwd, rt.env.environ), rt.load_engine)
+    for note in result.notes:
+        rt.diag.note(note)
+    out = json.dumps(_payload(result), indent=2) + "\n" if as_json else result.message.text
+    rt.env.stdout.write(out)
+    rt.env.stdout.flush()
+    return 0
+
+
+def _payload(result) -> dict:
+    from coder_cli.actions.changes import files_json, omitted_json
+
+    st, view = result.stats, result.view
+    return {
+        "message": result.message.text,
+        "subject": result.message.subject,
+        "body": result.message.body,
+        "fallback": result.fallback,
+        "reply": result.reply,
+        "files": files_json(view),
+        "omitted": omitted_json(view),
+        "model": result.model,
+        "tokens": {
+            "prompt": st.prompt_tokens,
+            "cached": st.cached_tokens,
+            "completion": st.completion_tokens,
+            "diff": view.tokens,
+        },
+        "timing": {
+            "load_s": round(result.timing.load_s, 4),
+            "prompt_s": round(st.prompt_s, 4),
+            "generate_s": round(st.generate_s, 4),
+            "total_s": round(result.timing.total_s, 4),
+        },
+        "finish_reason": st.finish_reason,
+    }

@@ -3,6 +3,9 @@
 Chosen through the same registry as the real engines, with the model name
 ``scripted:FILE``, where FILE is JSON: ``{"replies": ["...", ...], "n_ctx": 4096, "fim": false}``
 (with ``"fim": true`` it claims FIM tokens, so `coder fix` also runs its line round).
+Two keys stand in for a broken model: ``"delay_s": N`` sleeps N seconds before each
+reply (a slow model, for timeouts), ``"crash": true`` calls ``os.abort()`` at the first
+generation (a native crash: the process dies by SIGABRT, nothing is cleaned up).
 Each chat or complete call takes the next reply (the last one repeats). Calls
 are recorded in FILE + ".calls.jsonl" so a CLI test can check what was asked.
 Tokens are whitespace-separated words, so counts are predictable.
@@ -11,7 +14,9 @@ Tokens are whitespace-separated words, so counts are predictable.
 from __future__ import annotations
 
 import json
+import os
 import re
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -22,9 +27,19 @@ _WORD = re.compile(r"\s*\S+|\s+")
 
 
 class ScriptedEngine:
-    def __init__(self, replies: Sequence[str], n_ctx: int = 4096, record: Path | None = None, fim: bool = False) -> None:
+    def __init__(
+        self,
+        replies: Sequence[str],
+        n_ctx: int = 4096,
+        record: Path | None = None,
+        fim: bool = False,
+        delay_s: float = 0.0,
+        crash: bool = False,
+    ) -> None:
         self.replies = list(replies) or [""]
         self.fim = fim
+        self.delay_s = delay_s
+        self.crash = crash
         self.calls: list[dict] = []
         self._record = record
         self._next = 0
@@ -50,7 +65,14 @@ class ScriptedEngine:
         except (OSError, ValueError) as exc:
             raise ModelError(f"cannot read scripted engine file {path}: {exc}") from None
         record = path.with_name(path.name + ".calls.jsonl")
-        return cls(data.get("replies", []), int(data.get("n_ctx", 4096)), record, bool(data.get("fim", False)))
+        return cls(
+            data.get("replies", []),
+            int(data.get("n_ctx", 4096)),
+            record,
+            bool(data.get("fim", False)),
+            float(data.get("delay_s", 0.0)),
+            bool(data.get("crash", False)),
+        )
 
     @property
     def n_ctx(self) -> int:
@@ -117,6 +139,10 @@ class ScriptedEngine:
         self.check_fits(len(prompt), 1)
         call["params"] = {"max_tokens": params.max_tokens, "temperature": params.temperature}
         self._log(call)
+        if self.crash:
+            os.abort()
+        if self.delay_s > 0:
+            time.sleep(self.delay_s)
         reply = self.replies[min(self._next, len(self.replies) - 1)]
         self._next += 1
         stats = GenStats(prompt_tokens=len(prompt), cached_tokens=min(common_prefix(self._cache, prompt), len(prompt) - 1))

@@ -1,0 +1,196 @@
+"""`coder hook run NAME`: the supervisor a hook script calls (hidden).
+
+It imports nothing heavy: the model runs in a child `coder commit-msg` / `coder review`
+process, in its own process group, under a hard timeout (the whole group is killed).
+The child inherits git's hook environment (GIT_INDEX_FILE matters for `git commit -a`).
+Whatever goes wrong with coder, the commit goes on with ONE line on stderr:
+``coder: prepare-commit-msg skipped: the model took over 20 s (timeout)``. The only
+status that stops a commit is BLOCK_STATUS, from a strict pre-commit whose review found
+an error.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from coder_cli.core.hooks import BLOCK_STATUS, SKIP_SOURCES, HookSettings, comment_chars, has_message, with_message
+
+
+@dataclass(frozen=True)
+class Child:
+    """What the child process did: its output, or why it gave none (PROBLEM)."""
+
+    code: int | None
+    stdout: str
+    stderr: str
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class HookContext:
+    """Where a hook runs: the coder command to start children with, git's environment, cwd, stderr."""
+
+    coder: Sequence[str]  # e.g. [sys.executable, "-m", "coder_cli"]
+    environ: Mapping[str, str]
+    cwd: Path
+    stderr: IO[str]
+
+    def note(self, text: str) -> None:
+        self.stderr.write(f"coder: {text}\n")
+        self.stderr.flush()
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def run_child(cmd: Sequence[str], timeout: float, environ: Mapping[str, str], cwd: Path, label: str) -> Child:
+    """Run CMD in its own process group with no stdin; kill the whole group after TIMEOUT seconds.
+
+    LABEL names the command in the problem notes ("`coder review`").
+    """
+    try:
+        proc = subprocess.Popen(
+            list(cmd),
+            cwd=cwd,
+            env=dict(environ),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        return Child(None, "", "", f"cannot start {label} ({cmd[0]}): {exc.strerror}")
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        try:
+            proc.communicate(timeout=5)
+        except subprocess.TimeoutExpired:  # a grandchild in another session still holds the pipes
+            pass
+        return Child(None, "", "", f"the model took over {timeout:g} s (timeout)")
+    finally:
+        if proc.poll() is None:  # Ctrl-C or another exception while waiting
+            _kill_group(proc)
+            proc.wait()
+    text_out = out.decode("utf-8", errors="replace")
+    text_err = err.decode("utf-8", errors="replace")
+    if proc.returncode < 0:
+        try:
+            how = signal.Signals(-proc.returncode).name
+        except ValueError:
+            how = f"signal {-proc.returncode}"
+        return Child(proc.returncode, text_out, text_err, f"{label} crashed ({how})")
+    return Child(proc.returncode, text_out, text_err)
+
+
+def _failure(child: Child, label: str) -> str:
+    """Why a child that exited non-zero failed: its error line, and the status."""
+    lines = [line.strip() for line in child.stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("error:")]
+    if errors:
+        why = errors[0][len("error:") :].strip()
+    else:
+        why = lines[-1] if lines else "no message"
+    return f"{label} failed: {why} (exit {child.code})"
+
+
+def _comment_setting(ctx: HookContext) -> str | None:
+    try:
+        proc = subprocess.run(
+            ["git", "config", "--get", "core.commentChar"],
+            cwd=ctx.cwd,
+            env=dict(ctx.environ),
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=10,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return proc.stdout.strip() or None
+
+
+def prepare_commit_msg(args: Sequence[str], settings: HookSettings, ctx: HookContext) -> int:
+    """Write a generated message at the top of git's message file; always 0.
+
+    Untouched: merges, squashes, amends, -c/-C, -m/-F (SOURCE), and a file that
+    already holds a message (a template, another hook's text).
+    """
+    from coder_cli.errors import CoderError
+    from coder_cli.files import atomic_write
+
+    name = "prepare-commit-msg"
+    if not args:
+        ctx.note(f"{name} skipped: git passed no message file")
+        return 0
+    if len(args) > 1 and args[1] in SKIP_SOURCES:
+        return 0
+    path = Path(ctx.cwd, args[0])
+    try:
+        raw = path.read_bytes()
+        existing = raw.decode("utf-8")
+    except OSError as exc:
+        ctx.note(f"{name} skipped: cannot read {path}: {exc.strerror}")
+        return 0
+    except UnicodeDecodeError:
+        ctx.note(f"{name} skipped: {path} is not UTF-8")
+        return 0
+    if has_message(existing, comment_chars(_comment_setting(ctx))):
+        return 0
+    cmd = [*ctx.coder, "commit-msg", "--staged", *(["--conventional"] if settings.conventional else [])]
+    label = "`coder commit-msg`"
+    child = run_child(cmd, settings.timeout, ctx.environ, ctx.cwd, label)
+    if child.problem is None and child.code != 0:
+        child = Child(child.code, child.stdout, child.stderr, _failure(child, label))
+    if child.problem is None and not child.stdout.strip():
+        child = Child(child.code, child.stdout, child.stderr, f"{label} printed no message")
+    if child.problem is not None:
+        ctx.note(f"{name} skipped: {child.problem}")
+        return 0
+    try:
+        atomic_write(path, with_message(child.stdout, existing).encode("utf-8"), raw)
+    except (CoderError, OSError) as exc:
+        ctx.note(f"{name} skipped: {getattr(exc, 'message', None) or exc}")
+    return 0
+
+
+def pre_commit(settings: HookSettings, ctx: HookContext) -> int:
+    """Run the staged review, show its findings; BLOCK_STATUS only when strict and an error was found."""
+    name = "pre-commit"
+    cmd = [*ctx.coder, "review", "--staged", *(["--strict"] if settings.strict else [])]
+    label = "`coder review`"
+    child = run_child(cmd, settings.timeout, ctx.environ, ctx.cwd, label)
+    if child.problem is None and child.code not in (0, 1):
+        child = Child(child.code, child.stdout, child.stderr, _failure(child, label))
+    if child.problem is not None:
+        ctx.note(f"{name} skipped: {child.problem}")
+        return 0
+    for line in [*child.stdout.splitlines(), *child.stderr.splitlines()]:
+        if line.strip():
+            ctx.stderr.write(f"coder review: {line}\n")
+    if child.code == 1 and settings.strict:
+        ctx.note(f"{name} blocked the commit: the review found an error (fix it, or skip hooks with `git commit --no-verify`)")
+        return BLOCK_STATUS
+    ctx.stderr.flush()
+    return 0
+
+
+def run_hook(name: str, args: Sequence[str], settings: HookSettings, ctx: HookContext) -> int:
+    """Run hook NAME; returns 0 (git goes on) or BLOCK_STATUS."""
+    if name == "prepare-commit-msg":
+        return prepare_commit_msg(args, settings, ctx)
+    if name == "pre-commit":
+        return pre_commit(settings, ctx)
+    ctx.note(f"{name} skipped: not a hook coder knows")
+    return 0

@@ -1,0 +1,153 @@
+"""`coder hook install|uninstall|status`, and the hidden `coder hook run` the hook scripts call."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+
+from coder_cli.environment import Environment
+
+app = typer.Typer(
+    help="Git hooks: a generated commit message (prepare-commit-msg) and a review of staged changes (pre-commit).",
+    no_args_is_help=True,
+)
+
+PrepareOpt = Annotated[
+    bool, typer.Option("--prepare-commit-msg", help="The hook that writes a generated commit message for git's editor.")
+]
+PreCommitOpt = Annotated[bool, typer.Option("--pre-commit", help="The hook that reviews the staged changes.")]
+
+
+def _env(ctx: typer.Context) -> Environment:
+    return ctx.obj if isinstance(ctx.obj, Environment) else Environment()
+
+
+def _names(prepare: bool, pre_commit: bool, default: tuple[str, ...]) -> tuple[str, ...]:
+    picked = tuple(name for name, on in (("prepare-commit-msg", prepare), ("pre-commit", pre_commit)) if on)
+    return picked or default
+
+
+@app.command()
+def install(
+    ctx: typer.Context,
+    prepare: PrepareOpt = False,
+    pre_commit: PreCommitOpt = False,
+    strict: Annotated[bool, typer.Option("--strict", help="pre-commit: block the commit on an error finding.")] = False,
+    conventional: Annotated[
+        bool, typer.Option("--conventional", help="prepare-commit-msg: Conventional Commits messages (feat: …, fix: …).")
+    ] = False,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds a hook may take before it gives up.")] = 20.0,
+) -> int:
+    """Install hooks in this repository (default: prepare-commit-msg only); settings live in the hook files.
+
+    \b
+    An existing hook is kept: it moves to NAME.coder-previous and runs first.
+    A hook never blocks a commit by failing (no model, timeout, crash): it prints one line
+    and lets git go on. Only `--pre-commit --strict` blocks, on an error finding.
+    \b
+    coder hook install                          # commit messages
+    coder hook install --pre-commit --strict    # a blocking review
+    """
+    from coder_cli.actions.hooks import hooks_folder
+    from coder_cli.actions.hooks import install as install_hooks
+    from coder_cli.core.hooks import HookSettings
+    from coder_cli.ui.console import Diagnostics
+
+    env = _env(ctx)
+    names = _names(prepare, pre_commit, ("prepare-commit-msg",))
+    settings = HookSettings(timeout, conventional, strict)
+    folder = hooks_folder(env.cwd, env.environ)
+    diag = Diagnostics(env)
+    for line in install_hooks(folder.path, names, settings, sys.executable):
+        diag.note(line)
+    diag.note(f"hooks folder: {folder.path}")
+    return 0
+
+
+@app.command()
+def uninstall(ctx: typer.Context, prepare: PrepareOpt = False, pre_commit: PreCommitOpt = False) -> int:
+    """Remove coder's hooks (default: both) and put back the hooks they chained, byte for byte."""
+    from coder_cli.actions.hooks import hooks_folder
+    from coder_cli.actions.hooks import uninstall as uninstall_hooks
+    from coder_cli.core.hooks import HOOK_NAMES
+    from coder_cli.ui.console import Diagnostics
+
+    env = _env(ctx)
+    folder = hooks_folder(env.cwd, env.environ)
+    diag = Diagnostics(env)
+    for line in uninstall_hooks(folder.path, _names(prepare, pre_commit, HOOK_NAMES)):
+        diag.note(line)
+    return 0
+
+
+@app.command()
+def status(
+    ctx: typer.Context,
+    prepare: PrepareOpt = False,
+    pre_commit: PreCommitOpt = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> int:
+    """Show the hooks folder and, for each hook, whether coder's is installed, its settings and what it chains."""
+    from dataclasses import asdict
+
+    from coder_cli.actions.hooks import hook_state, hooks_folder
+    from coder_cli.core.hooks import HOOK_NAMES
+
+    env = _env(ctx)
+    folder = hooks_folder(env.cwd, env.environ)
+    states = [hook_state(folder.path, name) for name in _names(prepare, pre_commit, HOOK_NAMES)]
+    server = _server_line(env)
+    if as_json:
+        data = {
+            "folder": str(folder.path),
+            "core_hooks_path": folder.hooks_path_config,
+            "hooks": {
+                s.name: {
+                    "state": s.state,
+                    "settings": asdict(s.settings) if s.settings else None,
+                    "previous": str(s.previous) if s.previous else None,
+                    "python": s.python,
+                }
+                for s in states
+            },
+            "server": server,
+        }
+        env.stdout.write(json.dumps(data, indent=2) + "\n")
+        return 0
+    how = f"set by core.hooksPath = {folder.hooks_path_config}" if folder.hooks_path_config else "core.hooksPath not set"
+    lines = [f"hooks folder: {folder.path} ({how})", *(f"{s.name}: {s.describe()}" for s in states), f"server: {server}"]
+    env.stdout.write("\n".join(lines) + "\n")
+    return 0
+
+
+def _server_line(env) -> str:
+    """Whether the hooks' commands will find a warm `coder serve` (no model load per commit)."""
+    from coder_cli import config
+    from coder_cli.engine.remote import find_server
+
+    found = find_server(config.coder_home(env.environ), env.environ)
+    if found is None:
+        return "none running: each hook loads the model itself (`coder serve` keeps one warm)"
+    endpoint, info = found
+    return f"coder serve at {endpoint.root} ({info.get('model')}): the hooks use it"
+
+
+@app.command("run", hidden=True)
+def run_(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The hook: prepare-commit-msg or pre-commit.")],
+    args: Annotated[list[str] | None, typer.Argument(help="git's arguments to the hook.")] = None,
+    timeout: Annotated[float, typer.Option("--timeout")] = 20.0,
+    conventional: Annotated[bool, typer.Option("--conventional")] = False,
+    strict: Annotated[bool, typer.Option("--strict")] = False,
+) -> int:
+    """Run one hook under a hard timeout (called by the hook scripts)."""
+    from coder_cli.actions.hook_run import HookContext, run_hook
+    from coder_cli.core.hooks import HookSettings
+
+    env = _env(ctx)
+    hook_ctx = HookContext([sys.executable, "-m", "coder_cli"], env.environ, env.cwd, env.stderr)
+    return run_hook(name, args or [], HookSettings(timeout, conventional, strict), hook_ctx)

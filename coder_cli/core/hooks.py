@@ -1,0 +1,149 @@
+"""Git hook files and commit-message text: pure functions, no I/O.
+
+A coder hook is a POSIX sh script marked by its second line (``MARKER``) that holds
+its own settings (``SETTINGS``, one JSON line), so `coder hook status` can show them
+and the hook runs without reading any config. The script runs a chained previous
+hook first (its status, when it fails, is the hook's), then the hidden
+`coder hook run` supervisor with the absolute interpreter path recorded at install.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import asdict, dataclass
+
+HOOK_NAMES = ("prepare-commit-msg", "pre-commit")
+MARKER = "# coder-hook:"
+SETTINGS = "# coder-settings:"
+PREVIOUS_SUFFIX = ".coder-previous"
+DEFAULT_TIMEOUT = 20.0
+
+# The supervisor's "stop the commit" status. The script turns it into exit 1; any other
+# non-zero status means the supervisor itself failed (no coder_cli in that interpreter, a
+# bug), and the commit goes on with a note.
+BLOCK_STATUS = 99
+
+# prepare-commit-msg's SOURCE values that already carry a message: merge, squash,
+# amend / -c / -C ("commit"), -m / -F ("message").
+SKIP_SOURCES = frozenset({"merge", "squash", "commit", "message"})
+
+# What git may pick for core.commentChar=auto.
+_AUTO_COMMENT_CHARS = "#;@!$%^&|:"
+_SCISSORS = "------------------------ >8 ------------------------"
+
+
+@dataclass(frozen=True)
+class HookSettings:
+    timeout: float = DEFAULT_TIMEOUT
+    conventional: bool = False  # prepare-commit-msg: `commit-msg --conventional`
+    strict: bool = False  # pre-commit: block when the review finds an error
+
+    def describe(self, name: str) -> str:
+        """The settings that matter for hook NAME, for people: "timeout 20 s, conventional"."""
+        parts = [f"timeout {self.timeout:g} s"]
+        if name == "prepare-commit-msg" and self.conventional:
+            parts.append("conventional")
+        if name == "pre-commit":
+            parts.append("strict: blocks on an error finding" if self.strict else "advisory: never blocks")
+        return ", ".join(parts)
+
+    def run_options(self, name: str) -> list[str]:
+        """The `coder hook run NAME` options that carry these settings."""
+        opts = ["--timeout", f"{self.timeout:g}"]
+        if name == "prepare-commit-msg" and self.conventional:
+            opts.append("--conventional")
+        if name == "pre-commit" and self.strict:
+            opts.append("--strict")
+        return opts
+
+
+def render_script(name: str, settings: HookSettings, python: str) -> str:
+    """The hook file for NAME: a POSIX sh script running PYTHON -m coder_cli hook run NAME."""
+    py = shlex.quote(python)
+    run = " ".join([py, "-m", "coder_cli", "hook", "run", name, *settings.run_options(name), '-- "$@"'])
+    return f"""#!/bin/sh
+{MARKER} {name} (written by `coder hook install`; `coder hook uninstall` removes it)
+{SETTINGS} {json.dumps({**asdict(settings), "python": python}, sort_keys=True)}
+# A commit is never blocked by coder failing: any failure here is a one-line note.
+previous="$(dirname "$0")/{name}{PREVIOUS_SUFFIX}"
+if [ -x "$previous" ]; then
+    "$previous" "$@" || exit $?
+fi
+if [ ! -x {py} ]; then
+    echo "coder: {name} skipped: "{py}" is gone (run \\`coder hook install\\` again)" >&2
+    exit 0
+fi
+{run}
+status=$?
+if [ "$status" -eq {BLOCK_STATUS} ]; then
+    exit 1
+fi
+if [ "$status" -ne 0 ]; then
+    echo "coder: {name} skipped: "{py}" -m coder_cli could not run (exit $status)" >&2
+fi
+exit 0
+"""
+
+
+def is_ours(text: str) -> bool:
+    """True when TEXT (a hook file) was written by `coder hook install`."""
+    return any(line.startswith(MARKER) for line in text.splitlines()[:3])
+
+
+def _settings_line(text: str) -> dict:
+    """The JSON object on one of our hook files' settings line ({} when missing or broken)."""
+    for line in text.splitlines()[:5]:
+        if line.startswith(SETTINGS):
+            try:
+                data = json.loads(line[len(SETTINGS) :])
+            except ValueError:
+                return {}
+            return data if isinstance(data, dict) else {}
+    return {}
+
+
+def parse_settings(text: str) -> HookSettings | None:
+    """The settings recorded in one of our hook files; None when TEXT is not ours."""
+    if not is_ours(text):
+        return None
+    data = _settings_line(text)
+    try:
+        return HookSettings(float(data["timeout"]), bool(data["conventional"]), bool(data["strict"]))
+    except (ValueError, KeyError, TypeError):
+        return HookSettings()
+
+
+def recorded_python(text: str) -> str | None:
+    """The interpreter one of our hook files runs (None: not ours, or not recorded)."""
+    python = _settings_line(text).get("python") if is_ours(text) else None
+    return python if isinstance(python, str) else None
+
+
+def comment_chars(setting: str | None) -> str:
+    """The characters that start a comment line, from core.commentChar (None: unset)."""
+    if not setting:
+        return "#"
+    if setting == "auto":
+        return _AUTO_COMMENT_CHARS
+    return setting[0]
+
+
+def has_message(text: str, comments: str = "#") -> bool:
+    """True when the commit message file TEXT holds anything but blank and comment lines.
+
+    Everything below a scissors line (`git commit -v` puts the diff there) is ignored.
+    """
+    for line in text.splitlines():
+        if line[:1] in comments and line[1:].strip() == _SCISSORS:
+            return False
+        if line.strip() and line[:1] not in comments:
+            return True
+    return False
+
+
+def with_message(message: str, existing: str) -> str:
+    """MESSAGE at the top of the message file, git's comment lines (EXISTING) kept below."""
+    body = message.strip("\n")
+    rest = existing.lstrip("\n")
+    return f"{body}\n\n{rest}" if rest else f"{body}\n"

@@ -458,6 +458,8 @@ def _handler(server: Server):
             created = int(time.time())
             model = server.engine.info.model
             with server.queue:
+                if _closed(self.connection):
+                    return  # its client gave up while it waited (a hook's timeout): read nothing for it
                 gen = run()  # a prompt that does not fit raises here, before any byte is sent
                 if stream:
                     self.send_response(200)

@@ -61,7 +61,9 @@ class HookSettings:
 def render_script(name: str, settings: HookSettings, python: str) -> str:
     """The hook file for NAME: a POSIX sh script running PYTHON -m coder_cli hook run NAME."""
     py = shlex.quote(python)
-    run = " ".join([py, "-m", "coder_cli", "hook", "run", name, *settings.run_options(name), '-- "$@"'])
+    # PYTHONSAFEPATH: git runs hooks in the work tree, and `-m` would import a `coder_cli` folder
+    # there (a checkout of coder itself) before the installed one; the children inherit it.
+    run = " ".join(["PYTHONSAFEPATH=1", py, "-m", "coder_cli", "hook", "run", name, *settings.run_options(name), '-- "$@"'])
     return f"""#!/bin/sh
 {MARKER} {name} (written by `coder hook install`; `coder hook uninstall` removes it)
 {SETTINGS} {json.dumps({**asdict(settings), "python": python}, sort_keys=True)}

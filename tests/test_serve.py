@@ -395,3 +395,21 @@ def test_chat_runs_unchanged_through_a_server_found_by_coder_server(served, home
     assert [c["kind"] for c in engine.calls] == ["chat", "chat"]
     second = [c for c in engine.calls if c["kind"] == "chat"][1]["messages"]
     assert [m["content"] for m in second[-3:]] == ["q1", "first answer", "make it Hi"]
+
+
+def test_fix_runs_through_a_server_with_its_line_round(served, home, tmp_path):
+    """`coder fix` over HTTP: the FIM line round (token ids, scores) and the whole-unit round."""
+    import shutil
+
+    fixtures = Path(__file__).parent / "fixtures" / "fix"
+    proj = tmp_path / "proj"
+    shutil.copytree(fixtures / "wrong_operator", proj)
+    subprocess.run(["git", "init", "-q", str(proj)], check=True)
+    good = '```python\ndef area(width, height):\n    """Area of a rectangle."""\n    return width * height\n```\n'
+    server, engine = served(good)
+    test = "--test=python -m pytest -q -p no:cacheprovider test_mod.py"
+    r = run_inprocess(["fix", "mod.py", test, "--yes"], home, proj, CODER_SERVER=server.url)
+    assert r.code == 0, r.stderr
+    assert "return width * height" in (proj / "mod.py").read_text()
+    kinds = [c["kind"] for c in engine.calls]
+    assert "complete" in kinds and "chat" in kinds, kinds  # the line round, then the unit round

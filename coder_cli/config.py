@@ -20,6 +20,8 @@ PROJECT_FILE = ".coder.toml"
 USER_FILE = "config.toml"
 # CODER_* variables that are not config keys.
 RESERVED_ENV = {"CODER_HOME", "CODER_SERVER", "CODER_DEBUG"}
+# Keys a project's .coder.toml may not set: they decide where code and keys are sent.
+USER_ONLY = {"backend", "base_url", "api_key", "remote_model"}
 
 
 def _gpu_layers(value: Any) -> str | int:
@@ -197,7 +199,15 @@ def load(
     user = home / USER_FILE
     layers.append((str(user), read_file(user)))
     project = project_root(cwd) / PROJECT_FILE
-    layers.append((str(project), read_file(project)))
+    project_layer = read_file(project)
+    for key in sorted(USER_ONLY & project_layer.keys()):
+        # A cloned repository must not choose where your code (and your key) is sent.
+        del project_layer[key]
+        settings.warnings.append(
+            f"{project}: ignoring {key!r}: where code is sent is yours to choose "
+            f"(set it in {home / USER_FILE}, CODER_{key.upper()} or a flag)"
+        )
+    layers.append((str(project), project_layer))
     env_layer: dict[str, Any] = {}
     for name, value in environ.items():
         if not name.startswith("CODER_") or name in RESERVED_ENV:

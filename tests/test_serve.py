@@ -413,3 +413,106 @@ def test_fix_runs_through_a_server_with_its_line_round(served, home, tmp_path):
     assert "return width * height" in (proj / "mod.py").read_text()
     kinds = [c["kind"] for c in engine.calls]
     assert "complete" in kinds and "chat" in kinds, kinds  # the line round, then the unit round
+
+
+def _raw(url: str, path: str, body: bytes, headers: dict) -> tuple[int, str]:
+    import http.client
+    from urllib.parse import urlsplit
+
+    conn = http.client.HTTPConnection(urlsplit(url).netloc, timeout=10)
+    conn.putrequest("POST", path, skip_host="Host" in headers)
+    for k, v in headers.items():
+        conn.putheader(k, v)
+    conn.endheaders(body)
+    resp = conn.getresponse()
+    return resp.status, resp.read().decode()
+
+
+def test_browser_pages_and_foreign_hosts_are_refused_on_loopback(served):
+    server, _ = served("ok")
+    body = json.dumps({"messages": [{"role": "user", "content": "hi"}]}).encode()
+    n = str(len(body))
+    # DNS rebinding: the page's own name resolves to 127.0.0.1, so its Host is foreign.
+    status, text = _raw(server.url, "/v1/chat/completions", body, {"Host": "attacker.example:8741", "Content-Length": n})
+    assert status == 403 and "not this machine" in text
+    status, text = _raw(server.url, "/v1/chat/completions", body, {"Origin": "http://evil.example", "Content-Length": n})
+    assert status == 403 and "web page" in text
+    status, _ = _raw(server.url, "/v1/chat/completions", body, {"Origin": "http://localhost:3000", "Content-Length": n})
+    assert status == 200
+    assert _raw(server.url, "/v1/chat/completions", body, {"Content-Length": "abc"})[0] == 400
+    assert _raw(server.url, "/v1/chat/completions", body, {"Transfer-Encoding": "chunked"})[0] == 400
+
+
+def test_coder_complete_reads_files_only_for_the_token_holder(served, tmp_path):
+    server, _ = served("a + b")
+    (tmp_path / "calc.py").write_text("def add(a, b):\n    return \n")
+    request = {"cwd": str(tmp_path), "path": "calc.py", "line": 2}
+    status, data = post(server.url + "/coder/complete", request)
+    assert status == 401 and "server.json" in data["error"]["message"]
+    token = json.loads((server.home / "server.json").read_text())["token"]
+    assert oct((server.home / "server.json").stat().st_mode & 0o777) == "0o600"
+    status, data = post(server.url + "/coder/complete", request, key=token)
+    assert status == 200 and data["completion"] == "a + b"
+
+
+class _FailingEngine(ScriptedEngine):
+    """Writes one piece, then fails the way a llama_decode error would."""
+
+    def chat(self, messages, params):
+        from coder_cli.engine.base import Generation, GenStats
+        from coder_cli.errors import GenerationError
+
+        def pieces():
+            yield "Fix the parser"
+            raise GenerationError("llama_decode failed")
+
+        return Generation(pieces(), GenStats())
+
+
+def test_a_generation_that_fails_mid_stream_is_an_error_not_a_short_reply(tmp_path):
+    server = Server(_FailingEngine(["x"]), tmp_path, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        remote = RemoteEngine(Endpoint.parse(server.url), server_info=_info(server.url))
+        gen = remote.chat([{"role": "user", "content": "hi"}], GenParams())
+        with pytest.raises(ServerError, match="llama_decode failed"):
+            gen.text()
+    finally:
+        server.shutdown()
+        thread.join(5)
+
+
+def test_a_project_file_cannot_choose_where_code_is_sent(home, tmp_path, stand_in):
+    from tests.conftest import git_project
+
+    proj = git_project(tmp_path, {".coder.toml": f'backend = "openai"\nbase_url = "{stand_in}"\napi_key = "x"\n'})
+    r = run_inprocess(["config", "show"], home, proj)
+    assert "ignoring 'backend'" in r.stderr and "ignoring 'base_url'" in r.stderr
+    lines = {line.split()[0]: line for line in r.stdout.splitlines() if line.strip()}
+    assert lines["backend"].split()[1] == "local" and stand_in not in r.stdout
+    r = run_inprocess(["config", "show"], home, proj, CODER_API_KEY="short")
+    assert "short" not in r.stdout
+
+
+def test_serve_loads_its_model_here_even_when_the_backend_is_remote(tmp_path, scripted):
+    model, _ = scripted("ok")
+    home = tmp_path / "h"
+    home.mkdir()
+    env = clean_environ(home, CODER_BACKEND="openai", CODER_BASE_URL="http://127.0.0.1:9/v1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "coder_cli", "serve", "--port", "0", "--model", model],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.time() + 60
+        while not (home / "server.json").exists() and proc.poll() is None and time.time() < deadline:
+            time.sleep(0.1)
+        assert (home / "server.json").exists(), proc.stderr.read() if proc.poll() is not None else "no server file"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "coder serve stopped" in err and not (home / "server.json").exists()

@@ -18,9 +18,11 @@ One llama.cpp context serves one request at a time: requests queue on a lock in 
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import os
+import secrets
 import select
 import socket
 import threading
@@ -34,6 +36,7 @@ from coder_cli.engine.base import GenParams
 from coder_cli.errors import CoderError, ContextOverflow, UsageError
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+IDLE_TIMEOUT = 120  # seconds a client may stall sending or receiving before its connection is dropped
 MAX_BODY = 64 * 1024 * 1024
 
 
@@ -109,6 +112,10 @@ class Server:
         self.engine = engine
         self.home = Path(home)
         self.api_key = api_key
+        # Only whoever can read $CODER_HOME/server.json (mode 0600: this user) has the token, and only
+        # the token (or the API key) opens /coder/complete, the one route that reads files from disk.
+        self.token = secrets.token_urlsafe(24)
+        self.loopback = host in LOOPBACK
         self.log = log or (lambda msg: None)
         self.queue = Queue()
         self.started = time.time()
@@ -117,8 +124,9 @@ class Server:
         self._completer = None
         self._fill_cache = None
         self._eog: list[int] | None = None
+        server_class = _ThreadingHTTPServerV6 if ":" in host else ThreadingHTTPServer
         try:
-            self.httpd = ThreadingHTTPServer((host, port), _handler(self))
+            self.httpd = server_class((host, port), _handler(self))
         except OSError as exc:
             hint = "pick another with --port (0 picks a free one)" if exc.errno in (98, 48, 10048) else None
             raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}", hint) from None
@@ -147,12 +155,11 @@ class Server:
             "path": info.path,
             "n_ctx": info.n_ctx,
             "started": self.started,
+            "token": self.token,
         }
-        if self.api_key:
-            record["api_key"] = self.api_key  # the file is the user's own, mode 0600
         path = self.record_path()
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it may hold the API key
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds the token
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(json.dumps(record, indent=2) + "\n")
         os.replace(tmp, path)
@@ -217,6 +224,21 @@ class Server:
             self._completer = factory(self.engine)
             self._fill_cache = FillCache()
         return self._completer, self._fill_cache
+
+
+class _ThreadingHTTPServerV6(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+
+def _hostname(value: str) -> str:
+    """The host part of a Host header or an origin URL, without port or brackets, lower case."""
+    value = value.strip().lower()
+    if "://" in value:
+        value = value.split("://", 1)[1]
+    value = value.split("/", 1)[0]
+    if value.startswith("["):
+        return value[1:].split("]", 1)[0]
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
 
 
 def _version() -> str:
@@ -295,6 +317,8 @@ def _handler(server: Server):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.0"  # one request per connection; a stream ends when it closes
         server_version = "coder-serve"
+        timeout = IDLE_TIMEOUT
+        streaming = False  # once the event stream's headers are out, errors go into the stream
 
         def log_message(self, format, *args):  # noqa: A002 (the base class's name)
             server.log(f"{self.address_string()} {format % args}")
@@ -309,17 +333,47 @@ def _handler(server: Server):
             self.wfile.write(raw)
 
         def _error(self, status: int, message: str, kind: str = "invalid_request_error") -> None:
-            self._send_json(status, {"error": {"message": message, "type": kind, "code": status}})
+            error = {"error": {"message": message, "type": kind, "code": status}}
+            if self.streaming:  # the 200 and part of the reply are out: end the stream with the error
+                with contextlib.suppress(OSError):
+                    self._write_event(error)
+                return
+            self._send_json(status, error)
 
-        def _authorized(self) -> bool:
-            if not server.api_key:
-                return True
+        def _bearer(self) -> bytes:
             given = self.headers.get("Authorization", "")
-            token = given[7:].strip() if given.lower().startswith("bearer ") else ""
-            return hmac.compare_digest(token.encode(), server.api_key.encode())
+            return given[7:].strip().encode() if given.lower().startswith("bearer ") else b""
+
+        def _authorized(self, files: bool = False) -> bool:
+            """The API key (when set) opens every route; the server file's token opens every route;
+            without a key, loopback clients reach every route but the one that reads files (FILES)."""
+            given = self._bearer()
+            if hmac.compare_digest(given, server.token.encode()):
+                return True
+            if server.api_key:
+                return hmac.compare_digest(given, server.api_key.encode())
+            return not files
+
+        def _local_only(self) -> str | None:
+            """Why a loopback server refuses this request: a browser page's (DNS rebinding, or a
+            cross-site form) carries a foreign Host or Origin. None when it is fine."""
+            if not server.loopback:
+                return None
+            host = self.headers.get("Host")
+            if host is not None and _hostname(host) not in LOOPBACK:
+                return f"Host {host!r} is not this machine"
+            origin = self.headers.get("Origin")
+            if origin is not None and _hostname(origin) not in LOOPBACK:
+                return f"requests from the web page {origin!r} are refused"
+            return None
 
         def _body(self) -> dict:
-            length = int(self.headers.get("Content-Length") or 0)
+            if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+                raise UsageError("send the body with a Content-Length (chunked bodies are not read)")
+            raw_length = self.headers.get("Content-Length") or "0"
+            if not raw_length.strip().isdigit():
+                raise UsageError(f"bad Content-Length {raw_length!r}")
+            length = int(raw_length)
             if length > MAX_BODY:
                 raise UsageError(f"the request is over {MAX_BODY // (1024 * 1024)} MB")
             raw = self.rfile.read(length) if length else b"{}"
@@ -355,16 +409,21 @@ def _handler(server: Server):
             }
             route = routes.get((method, path))
             try:
+                refused = self._local_only()
+                if refused is not None:
+                    self._error(403, refused, "permission_error")
+                    return
                 if route is None:
                     known = any(p == path for _, p in routes)
                     self._error(405 if known else 404, f"{method} {self.path}: " + ("wrong method" if known else "no such route"))
                     return
-                if path != "/health" and not self._authorized():
-                    self._error(401, "a valid API key is required (Authorization: Bearer …)", "authentication_error")
+                if path != "/health" and not self._authorized(files=path == "/coder/complete"):
+                    what = "the API key" if server.api_key else "the token in $CODER_HOME/server.json"
+                    self._error(401, f"{what} is required (Authorization: Bearer …)", "authentication_error")
                     return
                 route()
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client went away; its generation was stopped
+            except (BrokenPipeError, ConnectionResetError, TimeoutError):
+                pass  # the client went away (or stalled); its generation was stopped
             except ContextOverflow as exc:
                 self._error(400, exc.message, "context_length_exceeded")
             except UsageError as exc:
@@ -422,7 +481,10 @@ def _handler(server: Server):
             from coder_cli.actions.complete_json import answer_one
 
             body = self._body()
-            cwd = Path(body.pop("cwd", None) or os.getcwd())
+            cwd = body.pop("cwd", None) or os.getcwd()
+            if not isinstance(cwd, str):
+                raise UsageError("'cwd' must be a folder path")
+            cwd = Path(cwd)
             with server.queue:
                 completer, cache = server.completer()
                 answer = answer_one(completer, cache, json.dumps(body), cwd)
@@ -466,12 +528,15 @@ def _handler(server: Server):
                     self.send_header("Content-Type", "text/event-stream")
                     self.send_header("Cache-Control", "no-cache")
                     self.end_headers()
+                    self.streaming = True
                 pieces: list[str] = []
                 try:
                     if stream and chat:
                         self._event(rid, kind + ".chunk", created, model, {"delta": {"role": "assistant", "content": ""}})
                     for piece in gen:
                         pieces.append(piece)
+                        if not stream and _closed(self.connection):
+                            raise BrokenPipeError  # nobody waits for this reply any more
                         if stream:
                             choice = {"delta": {"content": piece}} if chat else {"text": piece}
                             self._event(rid, kind + ".chunk" if chat else kind, created, model, choice)

@@ -120,12 +120,12 @@ class Runtime:
 
     def load_engine(self, use_server: bool = True):
         """The engine a command runs on: the remote server of `--backend openai`, else a running
-        `coder serve` with the model asked for (unless USE_SERVER is false or CODER_SERVER=off),
-        else the configured model loaded here, with a spinner on a terminal."""
+        `coder serve` with the model asked for (unless CODER_SERVER=off), else the configured model
+        loaded here, with a spinner on a terminal. USE_SERVER false: always the model here."""
         from coder_cli.engine import connect_remote, connect_server, load_engine
 
-        if self.settings.backend == "openai":
-            return connect_remote(self.settings, self.env.environ, self.diag.warn)
+        if use_server and self.settings.backend == "openai":
+            return connect_remote(self.settings, self.diag.warn)
         if use_server:
             engine = connect_server(self.settings, self.store, self.home, self.env.environ, self.diag.warn)
             if engine is not None:

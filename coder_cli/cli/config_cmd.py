@@ -19,7 +19,7 @@ def show(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", hel
 
     rt = runtime(ctx)
     s = rt.settings
-    values = {k: ("****" + v[-4:] if k == "api_key" and v else v) for k, v in s.values.items()}  # never print a secret
+    values = {k: (_mask(v) if k == "api_key" and v else v) for k, v in s.values.items()}
     if as_json:
         data = {k: {"value": values[k], "from": s.origins[k]} for k in config.KEYS}
         rt.env.stdout.write(json.dumps(data, indent=2) + "\n")
@@ -30,3 +30,8 @@ def show(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", hel
         rt.env.stdout.write(f"{key:<{width}}  {str(values[key]):<{vwidth}}  {s.origins[key]}\n")
     rt.diag.note(f"files: {rt.home / config.USER_FILE} (user), {config.project_root(rt.env.cwd) / config.PROJECT_FILE} (project)")
     return 0
+
+
+def _mask(key: str) -> str:
+    """Never print a secret: its last 4 characters only when it is long enough to keep the rest."""
+    return "****" + key[-4:] if len(key) >= 16 else "****"

@@ -40,7 +40,7 @@ def serve(
     \b
     coder serve                          # 127.0.0.1:8741, the default model
     coder serve --model 1.5b --port 0    # another model, a free port
-    coder serve --host 0.0.0.0 --api-key "$KEY"
+    CODER_API_KEY=… coder serve --host 0.0.0.0
     """
     from coder_cli.actions.serve import Server
     from coder_cli.engine.remote import find_server

@@ -56,7 +56,7 @@ def load_engine(settings, store, progress=None, warn: Callable[[str], None] | No
     )
 
 
-def connect_remote(settings, environ, warn: Callable[[str], None] | None = None) -> Engine:
+def connect_remote(settings, warn: Callable[[str], None] | None = None) -> Engine:
     """`--backend openai`: the OpenAI-compatible server at settings.base_url (a `coder serve`
     there is recognised and used with its exact tokenizer)."""
     from coder_cli.engine.remote import Endpoint, RemoteEngine, ServerUnreachable
@@ -67,8 +67,7 @@ def connect_remote(settings, environ, warn: Callable[[str], None] | None = None)
             "--backend openai needs the server's URL",
             "pass --base-url http://HOST:PORT/v1 (or set base_url in the config, or CODER_BASE_URL)",
         )
-    key = settings.api_key or environ.get("OPENAI_API_KEY", "")
-    endpoint = Endpoint.parse(settings.base_url, key, float(settings.request_timeout))
+    endpoint = Endpoint.parse(settings.base_url, settings.api_key, float(settings.request_timeout))
     info = None
     try:
         data = endpoint.get_json(endpoint.root + "/coder/info", timeout=min(10.0, endpoint.timeout))
@@ -94,6 +93,8 @@ def connect_server(settings, store, home: Path, environ, warn: Callable[[str], N
     endpoint, info = found
     if settings.origins.get("model") != "default" and not _same_model(settings.model, info, store):
         return None  # the user named another model: load that one here
+    if settings.origins.get("ctx") != "default" and int(info.get("n_ctx", 0)) < settings.ctx:
+        return None  # a longer context asked for than the server has
     return RemoteEngine(endpoint, server_info=info, warn=warn)
 
 

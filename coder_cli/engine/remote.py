@@ -51,6 +51,10 @@ class ServerUnreachable(ConfigError):
     """Nothing answers at the URL (refused, unknown host, no route)."""
 
 
+class NotFound(ConfigError):
+    """HTTP 404: no such route (or model) on the server."""
+
+
 @dataclass
 class Endpoint:
     """Where a server lives: ``base`` is the OpenAI base (…/v1), ``root`` the server's own top."""
@@ -103,6 +107,9 @@ class Endpoint:
                 conn.close()
                 return None
             resp = conn.getresponse()
+        except http.client.HTTPException as exc:
+            conn.close()
+            raise ServerError(f"{url}: not an HTTP answer ({type(exc).__name__})", "is that the server's URL?") from None
         except (ConnectionRefusedError, socket.gaierror, OSError) as exc:
             conn.close()
             if isinstance(exc, (TimeoutError, socket.timeout)):
@@ -140,12 +147,12 @@ def _wait_readable(conn: http.client.HTTPConnection, cancel, timeout: float) -> 
             raise TimeoutError
 
 
-def _reason(exc: OSError) -> str:
+def _reason(exc: Exception) -> str:
     if isinstance(exc, ConnectionRefusedError):
         return "connection refused"
     if isinstance(exc, socket.gaierror):
         return "unknown host"
-    return exc.strerror or str(exc) or type(exc).__name__
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
 
 
 def _read_json(resp: http.client.HTTPResponse, url: str) -> dict:
@@ -175,7 +182,7 @@ def _status_error(status: int, url: str, detail: str) -> Exception:
     if status in (401, 403):
         return ConfigError(what, "the server refused the API key: pass --api-key (or set CODER_API_KEY)")
     if status == 404:
-        return ConfigError(what, "check --base-url (OpenAI-compatible servers usually serve it under /v1)")
+        return NotFound(what, "check --base-url (OpenAI-compatible servers usually serve it under /v1)")
     if status in (400, 413, 422) and re.search(r"context|too long|maximum.*length|exceed", detail, re.I):
         return ContextOverflow(what, "send less input, or use a server with a longer context")
     if status < 500:
@@ -242,9 +249,7 @@ class RemoteEngine:
     def _list_models(self) -> list[dict]:
         try:
             data = self.endpoint.get_json(self.endpoint.base + "/models", timeout=min(self.endpoint.timeout, 30))
-        except ServerUnreachable:
-            raise
-        except ConfigError as exc:  # 404: a server without the listing
+        except NotFound as exc:  # a server without the listing
             self._warn(f"{self.endpoint.base}/models: {exc.message}")
             return []
         models = data.get("data") or data.get("models") or []
@@ -368,7 +373,10 @@ class RemoteEngine:
                 if "usage" in event and event["usage"]:
                     usage = event["usage"]
                 for choice in event.get("choices") or []:
-                    piece = (choice.get("delta") or {}).get("content") if chat else choice.get("text")
+                    if chat:  # a stream's delta, or the whole message from a server that ignored stream=true
+                        piece = (choice.get("delta") or choice.get("message") or {}).get("content")
+                    else:
+                        piece = choice.get("text")
                     if piece:
                         t = now()
                         if first is None:
@@ -408,10 +416,10 @@ def _sse_events(resp: http.client.HTTPResponse, url: str) -> Iterator[dict]:
             line = resp.readline()
         except TimeoutError:
             raise ServerError(f"{url}: the server stopped sending", "it may be overloaded; raise request_timeout") from None
-        except OSError as exc:
+        except (OSError, http.client.HTTPException) as exc:
             raise ServerError(f"{url}: the connection broke: {_reason(exc)}") from None
-        if not line:
-            return
+        if not line:  # a reply cut off (the server died or failed): not a finished one
+            raise ServerError(f"{url}: the stream ended before the reply was complete", "the server's log says why")
         line = line.strip()
         if not line.startswith(b"data:"):
             continue
@@ -450,7 +458,7 @@ def find_server(home, environ, timeout: float = 2.0) -> tuple[Endpoint, dict] | 
         try:
             record = json.loads(path.read_text(encoding="utf-8"))
             url = record["url"]
-            api_key = api_key or record.get("api_key", "")
+            api_key = api_key or record.get("token", "")
         except (OSError, ValueError, KeyError, TypeError):
             return None
         if not _alive(record.get("pid")):

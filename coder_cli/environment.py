@@ -55,3 +55,16 @@ class Environment:
             # A test runner's in-memory stream: read it when it is not a TTY.
             return not self.stdin_isatty and hasattr(self.stdin, "read")
         return stat.S_ISFIFO(mode) or stat.S_ISREG(mode)
+
+
+def pid_alive(pid) -> bool:
+    """Whether a process with this id exists (one we may not signal counts as alive)."""
+    if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -23,6 +23,7 @@ from typing import Protocol
 
 from coder_cli import gguf
 from coder_cli import manifest as manifests
+from coder_cli.environment import pid_alive
 from coder_cli.errors import ModelError
 from coder_cli.manifest import Manifest
 
@@ -239,7 +240,7 @@ class Store:
         """Remove temp files left by killed pulls whose process is gone."""
         for tmp in self.dir.glob(f"{TMP_PREFIX}*"):
             pid = tmp.name.rsplit(".", 2)[-2] if tmp.name.count(".") >= 2 else ""
-            if pid.isdigit() and _alive(int(pid)):
+            if pid.isdigit() and pid_alive(int(pid)):
                 continue
             with contextlib.suppress(OSError):
                 tmp.unlink()
@@ -393,16 +394,6 @@ def hash_file(path: Path, progress: Progress, label: str) -> str:
             progress.advance(n)
     progress.finish()
     return digest.hexdigest()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _fsync_dir(path: Path) -> None:

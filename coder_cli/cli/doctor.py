@@ -76,13 +76,8 @@ def doctor(
 
 def _server(rt) -> dict:
     """Whether commands would use a running `coder serve`, and which."""
-    from coder_cli.engine.remote import find_server
+    from coder_cli.engine.remote import describe_server
 
     if rt.settings.backend == "openai":
         return {"url": None, "why": f"none: backend openai at {rt.settings.base_url}"}
-    found = find_server(rt.home, rt.env.environ)
-    if found is None:
-        off = rt.env.environ.get("CODER_SERVER", "").strip().lower() in ("0", "off", "no", "none", "false")
-        return {"url": None, "why": "none used (CODER_SERVER=off)" if off else "none running (`coder serve` starts one)"}
-    endpoint, info = found
-    return {"url": endpoint.root, "model": info.get("model"), "pid": info.get("pid"), "served": info.get("served")}
+    return describe_server(rt.home, rt.env.environ)

@@ -126,13 +126,12 @@ def status(
 def _server_line(env) -> str:
     """Whether the hooks' commands will find a warm `coder serve` (no model load per commit)."""
     from coder_cli import config
-    from coder_cli.engine.remote import find_server
+    from coder_cli.engine.remote import describe_server
 
-    found = find_server(config.coder_home(env.environ), env.environ)
-    if found is None:
-        return "none running: each hook loads the model itself (`coder serve` keeps one warm)"
-    endpoint, info = found
-    return f"coder serve at {endpoint.root} ({info.get('model')}): the hooks use it"
+    srv = describe_server(config.coder_home(env.environ), env.environ)
+    if srv["url"] is None:
+        return f"{srv['why']}: each hook loads the model itself"
+    return f"coder serve at {srv['url']} ({srv['model']}): the hooks use it"
 
 
 @app.command("run", hidden=True)

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from coder_cli.engine.base import EngineInfo, Generation, GenParams, GenStats, Message, TokenScore, now
+from coder_cli.environment import pid_alive
 from coder_cli.errors import ConfigError, ContextOverflow, GenerationError, ModelError
 
 SERVER_FILE = "server.json"
@@ -444,12 +445,29 @@ def server_file(home) -> os.PathLike:
     return Path(home) / SERVER_FILE
 
 
+def server_disabled(environ) -> bool:
+    """CODER_SERVER=off (or 0, no, none, false): never use a running server."""
+    chosen = environ.get("CODER_SERVER")
+    return chosen is not None and chosen.strip().lower() in _OFF
+
+
+def describe_server(home, environ) -> dict:
+    """Which `coder serve`, if any, commands would use (for `coder doctor` and `coder hook status`)."""
+    if server_disabled(environ):
+        return {"url": None, "why": "none used (CODER_SERVER=off)"}
+    found = find_server(home, environ)
+    if found is None:
+        return {"url": None, "why": "none running (`coder serve` keeps one warm)"}
+    endpoint, info = found
+    return {"url": endpoint.root, "model": info.get("model"), "pid": info.get("pid"), "served": info.get("served")}
+
+
 def find_server(home, environ, timeout: float = 2.0) -> tuple[Endpoint, dict] | None:
     """A `coder serve` that answers: CODER_SERVER (a URL; "off" to never use one) or the file
     the server wrote in $CODER_HOME. None when there is none or it does not answer."""
     chosen = environ.get("CODER_SERVER")
     api_key = environ.get("CODER_API_KEY", "")
-    if chosen is not None and chosen.strip().lower() in _OFF:
+    if server_disabled(environ):
         return None
     if chosen:
         url = chosen
@@ -461,7 +479,7 @@ def find_server(home, environ, timeout: float = 2.0) -> tuple[Endpoint, dict] | 
             api_key = api_key or record.get("token", "")
         except (OSError, ValueError, KeyError, TypeError):
             return None
-        if not _alive(record.get("pid")):
+        if not pid_alive(record.get("pid")):
             return None
     try:
         endpoint = Endpoint.parse(url, api_key)
@@ -471,15 +489,3 @@ def find_server(home, environ, timeout: float = 2.0) -> tuple[Endpoint, dict] | 
     if info.get("server") != "coder":
         return None
     return endpoint, info
-
-
-def _alive(pid) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -120,7 +120,7 @@ def test_install_defaults_to_prepare_commit_msg(tmp_path, home):
         f"hooks folder: {(proj / '.git/hooks').resolve()} (core.hooksPath not set)",
         "prepare-commit-msg: installed (timeout 20 s)",
         "pre-commit: not installed",
-        "server: none running: each hook loads the model itself (`coder serve` keeps one warm)",
+        "server: none running (`coder serve` keeps one warm): each hook loads the model itself",
     ]
 
 

@@ -8,23 +8,10 @@ from typing import Annotated
 
 import typer
 
-from coder_cli.cli.common import (
-    ApiKeyOpt,
-    BackendOpt,
-    BaseUrlOpt,
-    CtxOpt,
-    FlashOpt,
-    GpuLayersOpt,
-    KvOpt,
-    MaxTokensOpt,
-    ModelOpt,
-    TemperatureOpt,
-    ThreadsOpt,
-    engine_flags,
-    runtime,
-)
+from coder_cli.cli.common import MaxTokensOpt, TemperatureOpt, engine_options, runtime
 
 
+@engine_options()
 def ask(
     ctx: typer.Context,
     prompt: Annotated[
@@ -40,15 +27,7 @@ def ask(
         int | None, typer.Option("--seed", help="Sampling seed (with --temperature > 0).", show_default=False)
     ] = None,
     stats: Annotated[bool, typer.Option("--stats", help="Print token counts and speeds on stderr.")] = False,
-    model: ModelOpt = None,
-    gpu_layers: GpuLayersOpt = None,
-    threads: ThreadsOpt = None,
-    ctx_size: CtxOpt = None,
-    flash_attn: FlashOpt = None,
-    kv_type: KvOpt = None,
-    backend: BackendOpt = None,
-    base_url: BaseUrlOpt = None,
-    api_key: ApiKeyOpt = None,
+    engine: dict | None = None,
 ) -> int:
     """Ask one question; stdin and files join the prompt.
 
@@ -63,7 +42,7 @@ def ask(
 
     rt = runtime(
         ctx,
-        **engine_flags(model, gpu_layers, threads, ctx_size, flash_attn, kv_type, backend, base_url, api_key),
+        **engine,
         max_tokens=max_tokens,
         temperature=temperature,
         seed=seed,

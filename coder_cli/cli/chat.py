@@ -6,23 +6,10 @@ from typing import Annotated
 
 import typer
 
-from coder_cli.cli.common import (
-    ApiKeyOpt,
-    BackendOpt,
-    BaseUrlOpt,
-    CtxOpt,
-    FlashOpt,
-    GpuLayersOpt,
-    KvOpt,
-    MaxTokensOpt,
-    ModelOpt,
-    TemperatureOpt,
-    ThreadsOpt,
-    engine_flags,
-    runtime,
-)
+from coder_cli.cli.common import MaxTokensOpt, TemperatureOpt, engine_options, runtime
 
 
+@engine_options()
 def chat(
     ctx: typer.Context,
     files: Annotated[list[str] | None, typer.Argument(help="Files to put in the context.", show_default=False)] = None,
@@ -44,15 +31,7 @@ def chat(
     ] = True,
     max_tokens: MaxTokensOpt = None,
     temperature: TemperatureOpt = None,
-    model: ModelOpt = None,
-    gpu_layers: GpuLayersOpt = None,
-    threads: ThreadsOpt = None,
-    ctx_size: CtxOpt = None,
-    flash_attn: FlashOpt = None,
-    kv_type: KvOpt = None,
-    backend: BackendOpt = None,
-    base_url: BaseUrlOpt = None,
-    api_key: ApiKeyOpt = None,
+    engine: dict | None = None,
 ) -> int:
     """Chat about your code; changes to files in the chat are shown as diffs and applied on yes.
 
@@ -67,7 +46,7 @@ def chat(
 
     rt = runtime(
         ctx,
-        **engine_flags(model, gpu_layers, threads, ctx_size, flash_attn, kv_type, backend, base_url, api_key),
+        **engine,
         max_tokens=max_tokens,
         temperature=temperature,
     )

@@ -7,19 +7,7 @@ from typing import Annotated
 
 import typer
 
-from coder_cli.cli.common import (
-    ApiKeyOpt,
-    BackendOpt,
-    BaseUrlOpt,
-    CtxOpt,
-    FlashOpt,
-    GpuLayersOpt,
-    KvOpt,
-    ModelOpt,
-    ThreadsOpt,
-    engine_flags,
-    runtime,
-)
+from coder_cli.cli.common import engine_options, runtime
 from coder_cli.core.diffview import DEFAULT_BUDGET
 
 BudgetOpt = Annotated[
@@ -28,6 +16,7 @@ BudgetOpt = Annotated[
 ]
 
 
+@engine_options()
 def commit_msg(
     ctx: typer.Context,
     staged: Annotated[bool, typer.Option("--staged", help="Describe the staged changes (the default).")] = False,
@@ -40,15 +29,7 @@ def commit_msg(
     ] = False,
     budget: BudgetOpt = DEFAULT_BUDGET,
     max_tokens: Annotated[int, typer.Option("--max-tokens", min=8, help="Longest reply in tokens.")] = 96,
-    model: ModelOpt = None,
-    gpu_layers: GpuLayersOpt = None,
-    threads: ThreadsOpt = None,
-    ctx_size: CtxOpt = None,
-    flash_attn: FlashOpt = None,
-    kv_type: KvOpt = None,
-    backend: BackendOpt = None,
-    base_url: BaseUrlOpt = None,
-    api_key: ApiKeyOpt = None,
+    engine: dict | None = None,
 ) -> int:
     """Write a commit message for the staged changes: subject (72 characters at most), blank line, body.
 
@@ -64,7 +45,7 @@ def commit_msg(
 
     if staged and all_changes:
         raise UsageError("--staged and --all exclude each other", "coder commit-msg (staged) or coder commit-msg --all")
-    rt = runtime(ctx, **engine_flags(model, gpu_layers, threads, ctx_size, flash_attn, kv_type, backend, base_url, api_key))
+    rt = runtime(ctx, **engine)
     req = CommitMsgRequest(Target("all" if all_changes else "staged"), conventional, budget, max_tokens)
     result = run_commit_msg(req, Git(rt.env.cwd, rt.env.environ), rt.load_engine)
     for note in result.notes:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -73,23 +75,42 @@ TemperatureOpt = Annotated[
 ]
 
 
-def engine_flags(
-    model, gpu_layers, threads, ctx, flash_attn, kv_type, backend=None, base_url=None, api_key=None
-) -> dict[str, Any]:
-    flags = {
-        "model": model,
-        "gpu_layers": gpu_layers,
-        "threads": threads,
-        "ctx": ctx,
-        "flash_attn": flash_attn,
-        "kv_type": kv_type,
-        "backend": backend,
-        "base_url": base_url,
-        "api_key": api_key,
-    }
-    if base_url is not None and backend is None:
-        flags["backend"] = "openai"  # --base-url alone means the remote backend
-    return flags
+_ENGINE_OPTIONS = {
+    "model": ModelOpt,
+    "gpu_layers": GpuLayersOpt,
+    "threads": ThreadsOpt,
+    "ctx_size": CtxOpt,  # (`ctx` is the Typer context)
+    "flash_attn": FlashOpt,
+    "kv_type": KvOpt,
+}
+_REMOTE_OPTIONS = {"backend": BackendOpt, "base_url": BaseUrlOpt, "api_key": ApiKeyOpt}
+
+
+def engine_options(*, remote: bool = True):
+    """Give a command the engine options (--model, --gpu-layers, --threads, --ctx, --flash-attn,
+    --kv-type and, with REMOTE, --backend, --base-url, --api-key), declared once here. The command
+    takes them as one parameter, ``engine``: the settings flags for ``runtime(ctx, **engine)``."""
+
+    options = {**_ENGINE_OPTIONS, **(_REMOTE_OPTIONS if remote else {})}
+
+    def decorate(func):
+        signature = inspect.signature(func, eval_str=True)
+        own = [p for p in signature.parameters.values() if p.name != "engine"]
+        keyword = inspect.Parameter.KEYWORD_ONLY
+        added = [inspect.Parameter(name, keyword, default=None, annotation=a) for name, a in options.items()]
+
+        @functools.wraps(func)
+        def command(*args, **kwargs):
+            flags = {"ctx" if name == "ctx_size" else name: kwargs.pop(name, None) for name in options}
+            if flags.get("base_url") is not None and flags.get("backend") is None:
+                flags["backend"] = "openai"  # --base-url alone means the remote backend
+            return func(*args, engine=flags, **kwargs)
+
+        command.__signature__ = signature.replace(parameters=[*own, *added])
+        command.__annotations__ = {p.name: p.annotation for p in [*own, *added]}
+        return command
+
+    return decorate
 
 
 @dataclass

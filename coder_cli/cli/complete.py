@@ -9,24 +9,13 @@ from typing import Annotated
 
 import typer
 
-from coder_cli.cli.common import (
-    ApiKeyOpt,
-    BackendOpt,
-    BaseUrlOpt,
-    CtxOpt,
-    FlashOpt,
-    GpuLayersOpt,
-    KvOpt,
-    ModelOpt,
-    ThreadsOpt,
-    engine_flags,
-    runtime,
-)
+from coder_cli.cli.common import engine_options, runtime
 from coder_cli.errors import UsageError
 
 _POSITION = re.compile(r"^(?P<path>.+?):(?P<line>\d+)(?::(?P<col>\d+))?$")
 
 
+@engine_options()
 def complete(
     ctx: typer.Context,
     target: Annotated[
@@ -46,15 +35,7 @@ def complete(
         bool, typer.Option("--stdin-json", help="Editor mode: one JSON request per stdin line, one JSON answer per line.")
     ] = False,
     budget: Annotated[int, typer.Option("--budget", help="Tokens of cross-file context (0: none).")] = 1024,
-    model: ModelOpt = None,
-    gpu_layers: GpuLayersOpt = None,
-    threads: ThreadsOpt = None,
-    ctx_size: CtxOpt = None,
-    flash_attn: FlashOpt = None,
-    kv_type: KvOpt = None,
-    backend: BackendOpt = None,
-    base_url: BaseUrlOpt = None,
-    api_key: ApiKeyOpt = None,
+    engine: dict | None = None,
 ) -> int:
     """Fill in the middle: the code at a position, or at each <FILL> marker, with context from the repository.
 
@@ -66,7 +47,7 @@ def complete(
     """
     from coder_cli.actions.complete import MODES, Completer
 
-    rt = runtime(ctx, **engine_flags(model, gpu_layers, threads, ctx_size, flash_attn, kv_type, backend, base_url, api_key))
+    rt = runtime(ctx, **engine)
     if mode not in MODES:
         raise UsageError(f"unknown --mode {mode!r}", f"use one of: {', '.join(MODES)}")
     if yes and not write:

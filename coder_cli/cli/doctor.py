@@ -7,24 +7,20 @@ from typing import Annotated
 
 import typer
 
-from coder_cli.cli.common import CtxOpt, FlashOpt, GpuLayersOpt, KvOpt, ModelOpt, ThreadsOpt, engine_flags, runtime
+from coder_cli.cli.common import engine_options, runtime
 
 
+@engine_options(remote=False)
 def doctor(
     ctx: typer.Context,
     bench: Annotated[bool, typer.Option("--bench/--no-bench", help="Measure prompt and generation speed on the model.")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    model: ModelOpt = None,
-    gpu_layers: GpuLayersOpt = None,
-    threads: ThreadsOpt = None,
-    ctx_size: CtxOpt = None,
-    flash_attn: FlashOpt = None,
-    kv_type: KvOpt = None,
+    engine: dict | None = None,
 ) -> int:
     """Report the llama.cpp build, offload, threads, memory, store and models, and measure speed."""
     from coder_cli.actions.doctor import run_doctor
 
-    rt = runtime(ctx, **engine_flags(model, gpu_layers, threads, ctx_size, flash_attn, kv_type))
+    rt = runtime(ctx, **engine)
     report = run_doctor(rt.settings, rt.store, (lambda: rt.load_engine(use_server=False)) if bench else None)
     report["server"] = _server(rt)
     if as_json:

@@ -9,22 +9,11 @@ from typing import Annotated
 
 import typer
 
-from coder_cli.cli.common import (
-    ApiKeyOpt,
-    BackendOpt,
-    BaseUrlOpt,
-    CtxOpt,
-    FlashOpt,
-    GpuLayersOpt,
-    KvOpt,
-    ModelOpt,
-    ThreadsOpt,
-    engine_flags,
-    runtime,
-)
+from coder_cli.cli.common import engine_options, runtime
 from coder_cli.errors import ExitCode
 
 
+@engine_options()
 def fix(
     ctx: typer.Context,
     file: Annotated[str, typer.Argument(help="The file to repair; `-` reads it from stdin and prints the result.")],
@@ -37,15 +26,7 @@ def fix(
     explain: Annotated[bool, typer.Option("--explain", help="Say what was checked, what failed, and every attempt.")] = False,
     lang: Annotated[str | None, typer.Option("--lang", help="Language of the file (needed with `-`).")] = None,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds the check may run.")] = 120.0,
-    model: ModelOpt = None,
-    gpu_layers: GpuLayersOpt = None,
-    threads: ThreadsOpt = None,
-    ctx_size: CtxOpt = None,
-    flash_attn: FlashOpt = None,
-    kv_type: KvOpt = None,
-    backend: BackendOpt = None,
-    base_url: BaseUrlOpt = None,
-    api_key: ApiKeyOpt = None,
+    engine: dict | None = None,
 ) -> int:
     """Repair a file: run its check, refill suspicious lines or rewrite the failing function, verify, show the diff, write on yes.
 
@@ -57,7 +38,7 @@ def fix(
     """
     from coder_cli.actions.fix import FixRequest, run_fix
 
-    rt = runtime(ctx, **engine_flags(model, gpu_layers, threads, ctx_size, flash_attn, kv_type, backend, base_url, api_key))
+    rt = runtime(ctx, **engine)
     if sum([yes, dry_run, diff_only]) > 1:
         from coder_cli.errors import UsageError
 

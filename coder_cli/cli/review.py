@@ -8,24 +8,13 @@ from typing import Annotated
 import typer
 
 from coder_cli.cli.commit_msg import BudgetOpt
-from coder_cli.cli.common import (
-    ApiKeyOpt,
-    BackendOpt,
-    BaseUrlOpt,
-    CtxOpt,
-    FlashOpt,
-    GpuLayersOpt,
-    KvOpt,
-    ModelOpt,
-    ThreadsOpt,
-    engine_flags,
-    runtime,
-)
+from coder_cli.cli.common import engine_options, runtime
 from coder_cli.core.diffview import DEFAULT_BUDGET
 
 _COLOURS = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
+@engine_options()
 def review(
     ctx: typer.Context,
     targets: Annotated[
@@ -39,15 +28,7 @@ def review(
     strict: Annotated[bool, typer.Option("--strict", help="Exit 1 when a finding is an error.")] = False,
     budget: BudgetOpt = DEFAULT_BUDGET,
     max_tokens: Annotated[int, typer.Option("--max-tokens", min=8, help="Longest reply in tokens.")] = 256,
-    model: ModelOpt = None,
-    gpu_layers: GpuLayersOpt = None,
-    threads: ThreadsOpt = None,
-    ctx_size: CtxOpt = None,
-    flash_attn: FlashOpt = None,
-    kv_type: KvOpt = None,
-    backend: BackendOpt = None,
-    base_url: BaseUrlOpt = None,
-    api_key: ApiKeyOpt = None,
+    engine: dict | None = None,
 ) -> int:
     """Review changes: one `path:line: severity: message` per finding, at a line of the diff (advisory: exit 0).
 
@@ -61,7 +42,7 @@ def review(
     from coder_cli.actions.review import ReviewRequest, run_review
     from coder_cli.vcs import Git
 
-    rt = runtime(ctx, **engine_flags(model, gpu_layers, threads, ctx_size, flash_attn, kv_type, backend, base_url, api_key))
+    rt = runtime(ctx, **engine)
     git = Git(rt.env.cwd, rt.env.environ)
     target = resolve_target(list(targets or []), staged, all_changes, git, rt.env.cwd)
     result = run_review(ReviewRequest(target, budget, max_tokens), git, rt.load_engine)

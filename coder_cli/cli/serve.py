@@ -8,11 +8,12 @@ from typing import Annotated
 
 import typer
 
-from coder_cli.cli.common import CtxOpt, FlashOpt, GpuLayersOpt, KvOpt, ModelOpt, ThreadsOpt, engine_flags, runtime
+from coder_cli.cli.common import engine_options, runtime
 
 DEFAULT_PORT = 8741
 
 
+@engine_options(remote=False)
 def serve(
     ctx: typer.Context,
     host: Annotated[
@@ -24,12 +25,7 @@ def serve(
         typer.Option("--api-key", help="Require this key (Authorization: Bearer KEY); or CODER_API_KEY.", show_default=False),
     ] = None,
     log: Annotated[bool, typer.Option("--log", help="Print one line per request on stderr.")] = False,
-    model: ModelOpt = None,
-    gpu_layers: GpuLayersOpt = None,
-    threads: ThreadsOpt = None,
-    ctx_size: CtxOpt = None,
-    flash_attn: FlashOpt = None,
-    kv_type: KvOpt = None,
+    engine: dict | None = None,
 ) -> int:
     """Keep one model loaded and serve it: OpenAI-compatible API plus coder's own requests.
 
@@ -46,7 +42,7 @@ def serve(
     from coder_cli.engine.remote import find_server
     from coder_cli.errors import Interrupted, UsageError
 
-    rt = runtime(ctx, **engine_flags(model, gpu_layers, threads, ctx_size, flash_attn, kv_type))
+    rt = runtime(ctx, **engine)
     key = api_key or rt.env.environ.get("CODER_API_KEY", "")
     running = find_server(rt.home, {k: v for k, v in rt.env.environ.items() if k != "CODER_SERVER"})
     if running is not None:

@@ -133,6 +133,14 @@ class Git:
 
     def heads(self, paths: Sequence[str], where: str) -> dict[str, str]:
         """The first bytes of each of PATHS as text: from the index (WHERE ":"), a commit ("REV:") or the work tree ("")."""
+        return {p: data.decode("utf-8", errors="replace") for p, data in self._read(paths, where, HEAD_BYTES, True).items()}
+
+    def contents(self, paths: Sequence[str], where: str, max_bytes: int) -> dict[str, bytes]:
+        """The whole bytes of each of PATHS, from WHERE as for `heads`; a file over MAX_BYTES (or missing) is left out."""
+        return self._read(paths, where, max_bytes, False)
+
+    def _read(self, paths: Sequence[str], where: str, limit: int, cut: bool) -> dict[str, bytes]:
+        """PATHS' bytes from WHERE: the first LIMIT of each when CUT, else only the files of at most LIMIT bytes."""
         if not paths:
             return {}
         if not where:
@@ -140,13 +148,15 @@ class Git:
             for p in paths:
                 try:
                     with (self.root / p).open("rb") as fh:
-                        out[p] = fh.read(HEAD_BYTES).decode("utf-8", errors="replace")
+                        data = fh.read(limit + 1)
                 except OSError:
                     continue
+                if cut or len(data) <= limit:
+                    out[p] = data[:limit]
             return out
         specs = "".join(f"{where}{p}\n" for p in paths).encode()
         data = self.run("cat-file", "--batch", stdin=specs)
-        return _parse_batch(data, list(paths))
+        return _parse_batch(data, list(paths), limit, cut)
 
 
 def _pathspecs(paths: Sequence[str]) -> list[str]:
@@ -154,9 +164,11 @@ def _pathspecs(paths: Sequence[str]) -> list[str]:
     return [f":(top,literal){p}" if p else ":(top)" for p in paths]
 
 
-def _parse_batch(data: bytes, paths: list[str]) -> dict[str, str]:
-    """`git cat-file --batch` output: per object "<oid> <type> <size>\\n<bytes>\\n", or "<spec> missing\\n"."""
-    out: dict[str, str] = {}
+def _parse_batch(data: bytes, paths: list[str], limit: int, cut: bool) -> dict[str, bytes]:
+    """`git cat-file --batch` output: per object "<oid> <type> <size>\\n<bytes>\\n", or "<spec> missing\\n".
+
+    Each object's first LIMIT bytes when CUT, else only the objects of at most LIMIT bytes."""
+    out: dict[str, bytes] = {}
     pos = 0
     for path in paths:
         end = data.find(b"\n", pos)
@@ -167,6 +179,7 @@ def _parse_batch(data: bytes, paths: list[str]) -> dict[str, str]:
         if len(header) != 3 or not header[2].isdigit():
             continue  # missing or ambiguous
         size = int(header[2])
-        out[path] = data[pos : pos + min(size, HEAD_BYTES)].decode("utf-8", errors="replace")
+        if cut or size <= limit:
+            out[path] = data[pos : pos + min(size, limit)]
         pos += size + 1
     return out

@@ -95,6 +95,43 @@ def test_removed_lines_that_look_like_headers_stay_in_the_hunk():
     assert [(ln.kind, ln.text) for ln in f.hunks[0].lines] == [("-", "-- a comment"), (" ", "select 1;")]
 
 
+def test_only_newlines_end_lines():
+    """A form feed, U+2028 or a lone CR inside a line stays there; every new-side number after it stays right."""
+    text = "diff --git a/m.py b/m.py\n--- a/m.py\n+++ b/m.py\n@@ -1,3 +1,6 @@\n"
+    text += " import os\n+\x0c\n+s = 'a\u2028b'  # \x1c\x85\u2029\rnot a line\r\n+x = 1\n def f():\n-    pass\n+    return 1\n"
+    (f,) = parse_diff(text)
+    lines = [(ln.kind, ln.text, ln.new) for ln in f.hunks[0].lines]
+    assert lines == [
+        (" ", "import os", 1),
+        ("+", "\x0c", 2),
+        ("+", "s = 'a\u2028b'  # \x1c\x85\u2029\rnot a line", 3),  # a CRLF line's CR is not part of it
+        ("+", "x = 1", 4),
+        (" ", "def f():", 5),
+        ("-", "    pass", None),
+        ("+", "    return 1", 6),
+    ]
+    whole = whole_file("m.py", "a = 1\x0c\nb = '\u2028'\r\nc = 3")
+    assert [(ln.text, ln.new) for ln in whole.hunks[0].lines] == [("a = 1\x0c", 1), ("b = '\u2028'", 2), ("c = 3", 3)]
+
+
+def test_a_type_change_is_one_file_shown_once():
+    """git prints a symlink that became a file as a deletion and an addition of the same path."""
+    text = (
+        "diff --git a/link b/link\ndeleted file mode 120000\nindex 1de5659..0000000\n--- a/link\n+++ /dev/null\n"
+        "@@ -1 +0,0 @@\n-target\n\\ No newline at end of file\n"
+        "diff --git a/link b/link\nnew file mode 100644\nindex 0000000..1062290\n--- /dev/null\n+++ b/link\n"
+        "@@ -0,0 +1 @@\n+real content\n"
+        "diff --git a/gone.py b/gone.py\ndeleted file mode 100644\n--- a/gone.py\n+++ /dev/null\n@@ -1 +0,0 @@\n-x = 1\n"
+    )
+    link, gone = classify(parse_diff(text))
+    assert (link.path, link.status, link.mode_change, link.added, link.removed) == ("link", "modified", "120000 -> 100644", 1, 1)
+    assert (gone.status, gone.excluded, gone.mode_change) == ("deleted", "deleted", None)
+    view = pack([link, gone], 1000, words)
+    assert view.text.count("File link") == 1 and view.text.count("+real content") == 1
+    assert "File link (modified, +1 -1, mode 120000 -> 100644):" in view.text
+    assert view.text.startswith("2 files changed (+1 -2).")
+
+
 def test_quoted_paths_are_unquoted():
     assert unquote('"t\\303\\251st\\tx.py"') == "tést\tx.py"
     text = 'diff --git "a/t\\303\\251.py" "b/t\\303\\251.py"\nnew file mode 100644\n'

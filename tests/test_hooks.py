@@ -24,9 +24,11 @@ from coder_cli.core.hooks import (
     HookSettings,
     has_message,
     is_ours,
+    own_name_use,
     parse_settings,
     recorded_python,
     render_script,
+    run_line,
     with_message,
 )
 from tests.conftest import clean_environ, git_project, run_inprocess
@@ -86,6 +88,23 @@ def test_script_records_its_settings_and_interpreter():
     assert parse_settings("#!/bin/sh\nexit 0\n") is None
     assert recorded_python(text) == "/opt/my python/bin/python"
     assert "'/opt/my python/bin/python' -m coder_cli hook run pre-commit --timeout 7.5 --strict -- \"$@\"" in text
+
+
+@pytest.mark.parametrize(
+    ("text", "dispatches"),
+    [
+        ('#!/usr/bin/env sh\n. "$(dirname "$0")/h"\n', True),  # husky 9's per-hook shim
+        ('#!/usr/bin/env sh\n. "$(dirname -- "$0")/_/husky.sh"\nnpm test\n', True),  # husky 5-8
+        ('#!/bin/sh\ncase "$(basename "$0")" in pre-commit) lint ;; esac\n', True),
+        ("#!/bin/sh\nexec tool run ${0##*/}\n", True),
+        ("#!/usr/bin/env ruby\nhook_type = File.basename($0)\n", True),  # overcommit
+        ('#!/usr/bin/env bash\nHERE="$(cd "$(dirname "$0")" && pwd)"\nexec pre-commit hook-impl --hook-dir "$HERE"\n', False),
+        ('#!/bin/sh\necho "$# $1" >&2\nexit 0\n', False),
+    ],
+    ids=["husky9-shim", "husky8", "case-basename", "param-0", "overcommit", "dirname-only", "plain"],
+)
+def test_hooks_that_find_their_work_by_their_own_name(text, dispatches):
+    assert (own_name_use(text) is not None) == dispatches
 
 
 def test_message_detection_ignores_comments_and_the_verbose_diff():
@@ -207,6 +226,81 @@ def test_a_taken_previous_name_is_refused_and_nothing_changes(tmp_path, home):
     assert (hooks / "prepare-commit-msg.coder-previous").read_text() == "#!/bin/sh\necho something else\n"
 
 
+def test_every_hook_is_checked_before_anything_is_written(tmp_path, home):
+    proj = repo(tmp_path, home)
+    hooks = proj / ".git/hooks"
+    (hooks / "prepare-commit-msg").write_text("#!/bin/sh\necho mine\n")
+    (hooks / "pre-commit").write_text("#!/bin/sh\necho team\n")
+    (hooks / "pre-commit.coder-previous").write_text("#!/bin/sh\necho something else\n")
+    before = sorted(p.name for p in hooks.iterdir())
+    r = hook_cli(["install", "--prepare-commit-msg", "--pre-commit"], home, proj)
+    assert r.code == 5 and "pre-commit.coder-previous is already taken; nothing was changed" in r.stderr
+    assert sorted(p.name for p in hooks.iterdir()) == before
+    assert (hooks / "prepare-commit-msg").read_text() == "#!/bin/sh\necho mine\n"
+    (hooks / "pre-commit.coder-previous").unlink()
+    (hooks / "pre-commit").write_text('#!/bin/sh\n. "$(dirname "$0")/h"\n')
+    r = hook_cli(["install", "--prepare-commit-msg", "--pre-commit"], home, proj)
+    assert r.code == 5 and "looks like a hook manager's hook" in r.stderr
+    assert not (hooks / "prepare-commit-msg.coder-previous").exists()
+    assert (hooks / "prepare-commit-msg").read_text() == "#!/bin/sh\necho mine\n"
+
+
+def husky(proj: Path, home: Path, team_hook: str) -> Path:
+    """husky 9 as `husky init` sets it up: core.hooksPath=.husky/_, per-hook shims sourcing `h`, which runs .husky/NAME."""
+    shims = proj / ".husky/_"
+    shims.mkdir(parents=True)
+    (shims / "h").write_text(
+        '#!/usr/bin/env sh\nn=$(basename "$0")\ns=$(dirname "$(dirname "$0")")/$n\n[ ! -f "$s" ] && exit 0\nsh -e "$s" "$@"\n'
+    )
+    (shims / "pre-commit").write_text('#!/usr/bin/env sh\n. "$(dirname "$0")/h"\n')
+    for shim in shims.iterdir():
+        shim.chmod(0o755)
+    (proj / ".husky/pre-commit").write_text(team_hook)
+    git(proj, home, "config", "core.hooksPath", ".husky/_")
+    return shims
+
+
+def test_a_hook_managers_hook_is_refused_with_the_line_to_add_to_it(tmp_path, home, engine_file):
+    """Renamed to pre-commit.coder-previous, husky's shim would look for .husky/pre-commit.coder-previous and run nothing."""
+    proj = repo(tmp_path, home)
+    shims = husky(proj, home, "echo 'lint ok' >&2\n")
+    shim = (shims / "pre-commit").read_bytes()
+    r = hook_cli(["install", "--pre-commit", "--strict"], home, proj)
+    assert r.code == 5, r.stderr
+    assert "looks like a hook manager's hook" in r.stderr and "nothing was changed" in r.stderr
+    line = run_line("pre-commit", HookSettings(strict=True), sys.executable)
+    assert line == f'PYTHONSAFEPATH=1 {sys.executable} -m coder_cli hook run pre-commit --timeout 20 --strict -- "$@"'
+    assert f"    {line}\n" in r.stderr and "--force" in r.stderr
+    assert (shims / "pre-commit").read_bytes() == shim and not (shims / "pre-commit.coder-previous").exists()
+    # The line, added to the team's hook, runs the review there.
+    with (proj / ".husky/pre-commit").open("a") as fh:
+        fh.write(line + "\n")
+    model, calls = engine_file("calc.py:2: error: Divides by zero when b is 0")
+    staged_change(proj, home)
+    c = git(proj, home, "commit", "-q", "-m", "add ratio", check=False, CODER_MODEL=model)
+    assert c.returncode != 0 and "lint ok" in c.stderr
+    assert "coder: pre-commit blocked the commit: the review found an error" in c.stderr
+    assert len(calls()) == 1
+    # --force chains it anyway (the user's call).
+    r = hook_cli(["install", "--pre-commit", "--force"], home, proj)
+    assert r.code == 0 and "moved to pre-commit.coder-previous" in r.stderr
+    assert (shims / "pre-commit.coder-previous").read_bytes() == shim
+
+
+def test_a_hooks_path_outside_the_git_folder_is_warned_about(tmp_path, home):
+    proj = repo(tmp_path, home)
+    shared = tmp_path / "global-hooks"
+    git(proj, home, "config", "core.hooksPath", str(shared))
+    r = hook_cli(["install"], home, proj)
+    assert r.code == 0, r.stderr
+    assert f"warning: core.hooksPath = {shared} ({shared.resolve()}) is outside this repository: " in r.stderr
+    assert "run in every repository that uses the folder" in r.stderr
+    assert is_ours((shared / "prepare-commit-msg").read_text())
+    git(proj, home, "config", "core.hooksPath", ".git/hooks")
+    r = hook_cli(["install"], home, proj)
+    assert r.code == 0 and "warning:" not in r.stderr
+
+
 def test_uninstall_leaves_another_tools_hook_alone(tmp_path, home):
     proj = repo(tmp_path, home)
     hook = proj / ".git/hooks/pre-commit"
@@ -223,6 +317,8 @@ def test_core_hooks_path_is_honoured_and_created(tmp_path, home):
     r = hook_cli(["install"], home, proj)
     assert r.code == 0, r.stderr
     assert is_ours((proj / "team-hooks/prepare-commit-msg").read_text())
+    team = (proj / "team-hooks").resolve()
+    assert f"warning: core.hooksPath = team-hooks ({team}) is in the work tree: if it is tracked, " in r.stderr
     assert not (proj / ".git/hooks/prepare-commit-msg").exists()
     status = hook_cli(["status"], home, proj / "team-hooks").stdout  # from a subfolder: still the same folder
     assert f"hooks folder: {(proj / 'team-hooks').resolve()} (set by core.hooksPath = team-hooks)" in status
@@ -320,6 +416,8 @@ import json, os, subprocess, sys, time
 spec = json.load(open(sys.argv[1]))
 with open(sys.argv[1] + ".argv", "a") as fh:
     fh.write(json.dumps(sys.argv[2:]) + "\\n")
+with open(sys.argv[1] + ".debug", "w") as fh:
+    fh.write(os.environ.get("CODER_DEBUG", "unset"))
 if spec.get("grandchild"):
     child = subprocess.Popen(["sleep", "60"])
     open(spec["grandchild"], "w").write(str(child.pid))
@@ -440,19 +538,65 @@ def test_supervisor_cannot_start_the_child(tmp_path):
     assert ctx.stderr.getvalue().count("\n") == 1
 
 
+def review_json(*findings: tuple[str, int, str, str]) -> str:
+    """What `coder review --json` prints (the parts the supervisor reads)."""
+    rows = [{"path": p, "line": n, "severity": sev, "message": msg} for p, n, sev, msg in findings]
+    return json.dumps({"findings": rows, "dropped": 0, "reply": "", "files": []}, indent=2) + "\n"
+
+
 def test_supervisor_pre_commit_is_advisory_unless_strict(tmp_path, fake):
     make, argv = fake
-    findings = "a.py:1: error: divides by zero\n"
-    ctx = make(stdout=findings, stderr="1 finding (1 error)\n", exit=0)
+    findings = review_json(("a.py", 1, "error", "Divides by zero"), ("a.py", 2, "warning", "Looks wrong"))
+    ctx = make(stdout=findings, stderr="2 findings (1 error)\n", exit=0)
     assert pre_commit(HookSettings(), ctx) == 0
-    assert ctx.stderr.getvalue() == "coder review: a.py:1: error: divides by zero\ncoder review: 1 finding (1 error)\n"
-    ctx = make(stdout=findings, stderr="1 finding (1 error)\n", exit=1)
+    assert ctx.stderr.getvalue().splitlines() == [
+        "coder review: a.py:1: error: Divides by zero",
+        "coder review: a.py:2: warning: Looks wrong",
+        "coder review: 2 findings (1 error)",
+    ]
+    ctx = make(stdout=findings, stderr="2 findings (1 error)\n", exit=0)
     assert pre_commit(HookSettings(strict=True), ctx) == BLOCK_STATUS
     assert "coder: pre-commit blocked the commit: the review found an error" in ctx.stderr.getvalue()
-    assert argv() == [["review", "--staged"], ["review", "--staged", "--strict"]]
+    ctx = make(stdout=review_json(("a.py", 2, "warning", "Looks wrong")), exit=0)
+    assert pre_commit(HookSettings(strict=True), ctx) == 0
+    assert argv() == [["review", "--staged", "--json"]] * 3
     ctx = make(stderr="error: model file not found: /m.gguf\n", exit=3)
     assert pre_commit(HookSettings(strict=True), ctx) == 0
     assert ctx.stderr.getvalue() == "coder: pre-commit skipped: `coder review` failed: model file not found: /m.gguf (exit 3)\n"
+
+
+@pytest.mark.parametrize(
+    ("spec", "note"),
+    [
+        (
+            {
+                "stdout": "a.py:1: error: divides by zero\n",
+                "stderr": "Traceback (most recent call last):\nValueError: x\n",
+                "exit": 1,
+            },
+            "`coder review` failed: ValueError: x (exit 1)",
+        ),
+        ({"stdout": "a.py:1: error: divides by zero\n", "exit": 0}, "`coder review` printed no JSON result"),
+        ({"stdout": '{"findings": [{"path": "a.py", "severity": "error"}]}', "exit": 0}, "`coder review` printed no JSON result"),
+    ],
+    ids=["crash-exit-1", "not-json", "not-findings"],
+)
+def test_supervisor_blocks_only_on_an_error_in_the_json_result(tmp_path, fake, spec, note):
+    """A crash exits 1 too (Python's status for a traceback, with CODER_DEBUG in the user's environment)."""
+    make, _ = fake
+    ctx = make(**spec)
+    assert pre_commit(HookSettings(strict=True), ctx) == 0
+    assert ctx.stderr.getvalue() == f"coder: pre-commit skipped: {note}\n"
+
+
+def test_supervisor_children_run_without_coder_debug(tmp_path, fake):
+    make, _ = fake
+    ctx = make(stdout=review_json())
+    ctx = HookContext(ctx.coder, {**ctx.environ, "CODER_DEBUG": "1"}, ctx.cwd, ctx.stderr)
+    assert pre_commit(HookSettings(strict=True), ctx) == 0
+    assert (tmp_path / "fake.json.debug").read_text() == "unset"
+    assert prepare_commit_msg([str(msgfile(tmp_path))], HookSettings(), ctx) == 0
+    assert (tmp_path / "fake.json.debug").read_text() == "unset"
 
 
 def test_hook_run_imports_nothing_heavy(tmp_path, home):
@@ -560,6 +704,44 @@ def test_merge_commit_is_untouched(tmp_path, home, engine_file):
     git(proj, home, "merge", "-q", "side", CODER_MODEL=model, GIT_EDITOR="true")
     assert last_message(proj, home) == "Merge branch 'side'"
     assert calls() == []
+
+
+@pytest.mark.parametrize("how", ["merge", "cherry-pick", "revert"])
+def test_concluding_a_conflicted_merge_cherry_pick_or_revert_is_not_reviewed(tmp_path, home, engine_file, how):
+    """Their changes were reviewed where they were made; a strict review must not block the conclusion."""
+    proj = repo(tmp_path, home, {"calc.py": "def f():\n    return 1\n"})
+    model, calls = engine_file("calc.py:2: error: Divides by zero")
+    main = git(proj, home, "branch", "--show-current").stdout.strip()
+    git(proj, home, "checkout", "-q", "-b", "side")
+    staged_change(proj, home, "def f():\n    return 2\n")
+    git(proj, home, "commit", "-q", "-m", "side")
+    git(proj, home, "checkout", "-q", main)
+    staged_change(proj, home, "def f():\n    return 3\n")
+    git(proj, home, "commit", "-q", "-m", "main")
+    assert hook_cli(["install", "--prepare-commit-msg", "--pre-commit", "--strict"], home, proj).code == 0
+    start = {"merge": ["merge", "side"], "cherry-pick": ["cherry-pick", "side"], "revert": ["revert", "--no-edit", "HEAD~1"]}
+    if how == "revert":
+        git(proj, home, "reset", "-q", "--hard", "side")  # revert "side" on top of a commit that changed its line again
+        staged_change(proj, home, "def f():\n    return 4\n")
+        git(proj, home, "commit", "-q", "--no-verify", "-m", "again")
+    assert git(proj, home, *start[how], check=False, CODER_MODEL=model).returncode != 0  # a conflict
+    staged_change(proj, home, "def f():\n    return 2 / 0\n")
+    conclude = ["commit", "--no-edit"] if how == "merge" else [how, "--continue"]
+    r = git(proj, home, *conclude, CODER_MODEL=model, GIT_EDITOR="true")
+    assert git(proj, home, "status", "--porcelain").stdout == ""
+    assert git(proj, home, "show", "HEAD:calc.py").stdout == "def f():\n    return 2 / 0\n"
+    assert calls() == [] and coder_notes(r.stderr) == [] and "coder review" not in r.stderr
+
+
+def test_a_crash_with_coder_debug_set_never_blocks_a_commit(tmp_path, home, engine_file):
+    proj = repo(tmp_path, home)
+    model, _ = engine_file("never used", n_ctx="abc")  # the engine file is broken: coder review crashes
+    assert hook_cli(["install", "--pre-commit", "--strict"], home, proj).code == 0
+    staged_change(proj, home)
+    r = git(proj, home, "commit", "-q", "-m", "mine", CODER_MODEL=model, CODER_DEBUG="1")
+    assert last_message(proj, home) == "mine"
+    (note,) = coder_notes(r.stderr)
+    assert note.startswith("coder: pre-commit skipped: `coder review` failed: ")
 
 
 def test_pre_commit_advisory_prints_findings_and_commits(tmp_path, home, engine_file):

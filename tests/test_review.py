@@ -12,7 +12,7 @@ import pytest
 from coder_cli.core.diffview import pack
 from coder_cli.core.findings import parse_review
 from coder_cli.core.patch import classify, parse_diff
-from coder_cli.core.suggestions import suggestions
+from coder_cli.core.suggestions import suggestions, syntax_error_line
 from tests.conftest import run_cli, run_inprocess
 from tests.git_repos import STATS, STATS_BUGGY, git, make_repo, stage
 
@@ -106,13 +106,54 @@ def test_corrected_code_becomes_findings_at_the_lines_it_changes(view):
         'def check_password(user: dict, password: str) -> bool:\n    if password == "admin":\n        return True\n'
         "    return user.password == password\n```\n"
     )
-    found, dropped = _found(reply, view)
-    assert found == [
+    auth = "".join(line[1:] + "\n" for line in DIFF.split("+++ b/app/auth.py\n")[1].splitlines()[1:])
+    broken = {"app/auth.py": syntax_error_line(auth.encode())}
+    assert broken == {"app/auth.py": 2}
+    parsed = parse_review(reply, view, broken)
+    assert [f.format() for f in parsed.findings] == [
         "stats.py:6: warning: looks wrong; did you mean `return total / len(values)`?",
         "stats.py:10: warning: looks wrong; did you mean `return age >= 18`?",
         'app/auth.py:2: error: syntax error; did you mean `if password == "admin":`?',
     ]
-    assert dropped == 0
+    assert parsed.dropped == 0
+    # Without the whole file to compile, a line that does not compile alone is no sure error.
+    assert _found(reply, view)[0][2] == 'app/auth.py:2: warning: looks wrong; did you mean `if password == "admin":`?'
+
+
+CALL = """\
+diff --git a/calc.py b/calc.py
+--- a/calc.py
++++ b/calc.py
+@@ -1,2 +1,4 @@
+ def f(first, second):
++    total = add(first,
++                second)
+     return 0
+"""
+CALL_FIXED = "```python\ndef f(first, second):\n    total = add(first, second)\n    return 0\n```"
+
+
+def test_one_line_of_a_statement_over_several_lines_is_no_syntax_error():
+    view = pack(classify(parse_diff(CALL)), 1000, lambda text: len(text.split()))
+    whole = b"def f(first, second):\n    total = add(first,\n                second)\n    return 0\n"
+    assert syntax_error_line(whole) is None
+    found = [f.format() for f in parse_review(CALL_FIXED, view, {}).findings]
+    assert found == ["calc.py:2: warning: looks wrong; did you mean `total = add(first, second)`?"]
+    # The same line when the file really ends there: the compiler blames it.
+    broken = syntax_error_line(b"def f(first, second):\n    total = add(first,\n    return 0\n")
+    assert broken == 2
+    found = [f.format() for f in parse_review(CALL_FIXED, view, {"calc.py": broken}).findings]
+    assert found[0] == "calc.py:2: error: syntax error; did you mean `total = add(first, second)`?"
+    # Broken elsewhere (another hunk): the rewrite of this line is no syntax error.
+    found = [f.format() for f in parse_review(CALL_FIXED, view, {"calc.py": 40}).findings]
+    assert found[0].startswith("calc.py:2: warning: ")
+
+
+def test_compiling_the_new_side_is_quiet_and_safe():
+    assert syntax_error_line(b'x = "\\d"\n') is None  # an invalid escape warns; nothing is printed
+    assert syntax_error_line(b"x = 1\n\x00\n") in (None, 2)  # a null byte: no exception, whatever the Python
+    assert syntax_error_line(b"# -*- coding: latin-1 -*-\nname = '\xe9'\n") is None
+    assert syntax_error_line(b"def f(:\n    pass\n") == 1
 
 
 def test_an_echo_of_the_code_is_no_finding(view):
@@ -134,6 +175,29 @@ def _repo(tmp_path: Path) -> Path:
 
 
 STATED = "stats.py:6: error: division by zero\nstats.py:10: warning: age check reversed\nstats.py:42: error: not shown\n"
+
+
+CALC = "def f(first, second):\n    return 0\n"
+CALC_CALL = "def f(first, second):\n    total = add(first,\n                second)\n    return 0\n"
+CALC_BROKEN = "def f(first, second):\n    total = add(first,\n    return 0\n"
+
+
+@pytest.mark.parametrize("where", ["staged", "range", "files"])
+def test_strict_blocks_on_a_syntax_error_only_when_the_whole_file_does_not_compile(tmp_path, home, scripted, where):
+    """The model's one-line rewrite of a statement over two lines is no error; of a really unclosed call, it is."""
+    model, _ = scripted(CALL_FIXED)
+    args = {"staged": ["--staged"], "range": ["HEAD"], "files": ["calc.py"]}[where]
+    for name, text, code, severity in (("ok", CALC_CALL, 0, "warning"), ("bad", CALC_BROKEN, 1, "error")):
+        repo = make_repo(tmp_path, {"calc.py": CALC}, name=name)
+        stage(repo, {"calc.py": text})
+        if where == "range":
+            git(repo, "commit", "-q", "-m", "change")
+            (repo / "calc.py").write_text(CALC)  # the work tree no longer matters
+        elif where == "staged":
+            (repo / "calc.py").write_text(CALC_CALL if text == CALC_BROKEN else CALC_BROKEN)  # nor here
+        r = run_inprocess(["review", "--strict", *args, "-m", model], home, repo)
+        assert r.code == code, (name, r.stdout, r.stderr)
+        assert r.stdout.startswith(f"calc.py:2: {severity}: "), (name, r.stdout)
 
 
 def test_findings_on_stdout_summary_on_stderr(tmp_path, home, scripted):

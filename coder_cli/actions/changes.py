@@ -78,19 +78,34 @@ def resolve_target(args: list[str], staged: bool, all_changes: bool, git: Git, c
     return Target("files", paths=tuple(rels))
 
 
+def new_side(target: Target) -> str:
+    """Where the target's new side is, as `Git.heads` and `Git.contents` take it: the index (":"),
+    a commit ("REV:") or the work tree ("")."""
+    if target.kind == "staged":
+        return ":"
+    if target.kind == "range":
+        right = target.spec.replace("...", "..").partition("..")[2] if ".." in target.spec else target.spec
+        return f"{right or 'HEAD'}:"
+    return ""
+
+
 def read_changes(git: Git, target: Target) -> list[FileDiff]:
     """The target's files and hunks, each marked with why its content is left out (if it is)."""
     if target.kind == "staged":
-        files, where = parse_diff(git.diff_staged()), ":"
+        files = parse_diff(git.diff_staged())
     elif target.kind == "all":
-        files, where = parse_diff(git.diff_all()), ""
+        files = parse_diff(git.diff_all())
     elif target.kind == "range":
-        right = target.spec.replace("...", "..").partition("..")[2] if ".." in target.spec else target.spec
-        files, where = parse_diff(git.diff_range(target.spec)), f"{right or 'HEAD'}:"
+        files = parse_diff(git.diff_range(target.spec))
     else:
-        files, where = _file_changes(git, list(target.paths)), ""
+        files = _file_changes(git, list(target.paths))
     wanted = [f.path for f in files if f.head() is None and not f.binary and f.status != "deleted"]
-    return classify(files, git.heads(wanted, where))
+    return classify(files, git.heads(wanted, new_side(target)))
+
+
+def new_sources(git: Git, target: Target, paths: list[str]) -> dict[str, bytes]:
+    """The whole new-side bytes of PATHS (a file over MAX_FILE_BYTES, or gone, is left out)."""
+    return git.contents(paths, new_side(target), MAX_FILE_BYTES)
 
 
 def _file_changes(git: Git, rels: list[str]) -> list[FileDiff]:

@@ -5,12 +5,13 @@ process, in its own process group, under a hard timeout (the whole group is kill
 The child inherits git's hook environment (GIT_INDEX_FILE matters for `git commit -a`).
 Whatever goes wrong with coder, the commit goes on with ONE line on stderr:
 ``coder: prepare-commit-msg skipped: the model took over 20 s (timeout)``. The only
-status that stops a commit is BLOCK_STATUS, from a strict pre-commit whose review found
-an error.
+status that stops a commit is BLOCK_STATUS, from a strict pre-commit whose review's JSON
+result holds an error finding (an exit status alone never blocks: a crash exits 1 too).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -105,10 +106,11 @@ def _failure(child: Child, label: str) -> str:
     return f"{label} failed: {why} (exit {child.code})"
 
 
-def _comment_setting(ctx: HookContext) -> str | None:
+def _git(ctx: HookContext, *args: str) -> str | None:
+    """`git ARGS`'s output in the hook's repository; None when git fails or cannot run."""
     try:
         proc = subprocess.run(
-            ["git", "config", "--get", "core.commentChar"],
+            ["git", *args],
             cwd=ctx.cwd,
             env=dict(ctx.environ),
             capture_output=True,
@@ -118,7 +120,22 @@ def _comment_setting(ctx: HookContext) -> str | None:
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
-    return proc.stdout.strip() or None
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def _comment_setting(ctx: HookContext) -> str | None:
+    return (_git(ctx, "config", "--get", "core.commentChar") or "").strip() or None
+
+
+def _concluding(ctx: HookContext) -> bool:
+    """Whether this commit concludes a merge, cherry-pick or revert (their changes were reviewed where they were made)."""
+    out = _git(ctx, "rev-parse", "--git-path", "MERGE_HEAD", "--git-path", "CHERRY_PICK_HEAD", "--git-path", "REVERT_HEAD")
+    return out is not None and any(Path(ctx.cwd, p).exists() for p in out.splitlines() if p)
+
+
+def _child_environ(ctx: HookContext) -> dict[str, str]:
+    """git's hook environment without CODER_DEBUG (a traceback exits 1, which says nothing about the review)."""
+    return {k: v for k, v in ctx.environ.items() if k != "CODER_DEBUG"}
 
 
 def prepare_commit_msg(args: Sequence[str], settings: HookSettings, ctx: HookContext) -> int:
@@ -150,7 +167,7 @@ def prepare_commit_msg(args: Sequence[str], settings: HookSettings, ctx: HookCon
         return 0
     cmd = [*ctx.coder, "commit-msg", "--staged", *(["--conventional"] if settings.conventional else [])]
     label = "`coder commit-msg`"
-    child = run_child(cmd, settings.timeout, ctx.environ, ctx.cwd, label)
+    child = run_child(cmd, settings.timeout, _child_environ(ctx), ctx.cwd, label)
     if child.problem is None and child.code != 0:
         child = Child(child.code, child.stdout, child.stderr, _failure(child, label))
     if child.problem is None and not child.stdout.strip():
@@ -166,24 +183,47 @@ def prepare_commit_msg(args: Sequence[str], settings: HookSettings, ctx: HookCon
 
 
 def pre_commit(settings: HookSettings, ctx: HookContext) -> int:
-    """Run the staged review, show its findings; BLOCK_STATUS only when strict and an error was found."""
+    """Run the staged review and show its findings; BLOCK_STATUS only when strict and its JSON result holds an error.
+
+    Untouched (no review): the commit that concludes a merge, a cherry-pick or a revert.
+    """
     name = "pre-commit"
-    cmd = [*ctx.coder, "review", "--staged", *(["--strict"] if settings.strict else [])]
+    if _concluding(ctx):
+        return 0
     label = "`coder review`"
-    child = run_child(cmd, settings.timeout, ctx.environ, ctx.cwd, label)
-    if child.problem is None and child.code not in (0, 1):
+    child = run_child([*ctx.coder, "review", "--staged", "--json"], settings.timeout, _child_environ(ctx), ctx.cwd, label)
+    if child.problem is None and child.code != 0:
         child = Child(child.code, child.stdout, child.stderr, _failure(child, label))
-    if child.problem is not None:
+    findings = _findings(child.stdout) if child.problem is None else None
+    if child.problem is None and findings is None:
+        child = Child(child.code, child.stdout, child.stderr, f"{label} printed no JSON result")
+    if child.problem is not None or findings is None:
         ctx.note(f"{name} skipped: {child.problem}")
         return 0
-    for line in [*child.stdout.splitlines(), *child.stderr.splitlines()]:
+    lines = [f"{f['path']}:{f['line']}: {f['severity']}: {f['message']}" for f in findings]
+    for line in [*lines, *child.stderr.splitlines()]:
         if line.strip():
             ctx.stderr.write(f"coder review: {line}\n")
-    if child.code == 1 and settings.strict:
+    if settings.strict and any(f["severity"] == "error" for f in findings):
         ctx.note(f"{name} blocked the commit: the review found an error (fix it, or skip hooks with `git commit --no-verify`)")
         return BLOCK_STATUS
     ctx.stderr.flush()
     return 0
+
+
+def _findings(stdout: str) -> list[dict] | None:
+    """The findings of `coder review --json`'s output; None when it is not that."""
+    try:
+        data = json.loads(stdout)
+    except ValueError:
+        return None
+    findings = data.get("findings") if isinstance(data, dict) else None
+    if not isinstance(findings, list):
+        return None
+    keys = {"path": str, "line": int, "severity": str, "message": str}
+    if not all(isinstance(f, dict) and all(isinstance(f.get(k), t) for k, t in keys.items()) for f in findings):
+        return None
+    return findings
 
 
 def run_hook(name: str, args: Sequence[str], settings: HookSettings, ctx: HookContext) -> int:

@@ -1,7 +1,9 @@
 """`coder hook install|uninstall|status`: coder's git hooks in the repository's hooks folder.
 
 An existing hook is never overwritten: it moves aside to NAME.coder-previous (bytes and
-mode kept by the rename) and our hook runs it first; uninstall renames it back.
+mode kept by the rename) and our hook runs it first; uninstall renames it back. A hook that
+finds its work by its own name (husky and other hook managers) would stop running under the
+new name: install refuses it, without --force, and says what line to add to the manager's hook.
 """
 
 from __future__ import annotations
@@ -13,7 +15,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from coder_cli.core.hooks import PREVIOUS_SUFFIX, HookSettings, parse_settings, recorded_python, render_script
+from coder_cli.core.hooks import (
+    PREVIOUS_SUFFIX,
+    HookSettings,
+    own_name_use,
+    parse_settings,
+    recorded_python,
+    render_script,
+    run_line,
+)
 from coder_cli.errors import ConfigError, GitError, UsageError
 
 _MODE = 0o755
@@ -23,6 +33,17 @@ _MODE = 0o755
 class HooksFolder:
     path: Path
     hooks_path_config: str | None  # core.hooksPath when it is set (it chose the folder)
+    git_dir: Path | None = None  # the repository's common git folder (worktrees share it)
+    top: Path | None = None  # the work tree's top folder, when core.hooksPath is set (None: bare)
+
+    def shared_warning(self) -> str | None:
+        """Why installing into a core.hooksPath folder outside the repository's git folder needs care (None: it does not)."""
+        if self.hooks_path_config is None or self.git_dir is None or self.path.is_relative_to(self.git_dir):
+            return None
+        where = f"core.hooksPath = {self.hooks_path_config} ({self.path})"
+        if self.top is not None and self.path.is_relative_to(self.top):
+            return f"{where} is in the work tree: if it is tracked, coder's hooks and a hook moved aside show in `git status`"
+        return f"{where} is outside this repository: coder's hooks there run in every repository that uses the folder"
 
 
 @dataclass(frozen=True)
@@ -65,14 +86,18 @@ def hooks_folder(cwd: Path, environ: Mapping[str, str]) -> HooksFolder:
 
     It may not exist yet. Raises GitError outside a repository.
     """
-    proc = _git(["rev-parse", "--git-path", "hooks"], cwd, environ)
+    proc = _git(["rev-parse", "--git-path", "hooks", "--git-common-dir"], cwd, environ)
     if proc.returncode != 0:
         detail = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"git exited {proc.returncode}"
         raise GitError(f"not in a git repository: {cwd}", detail)
-    path = (cwd / proc.stdout.strip()).resolve()
+    hooks, git_dir = (cwd / line for line in proc.stdout.splitlines()[:2])
     config = _git(["config", "--get", "core.hooksPath"], cwd, environ)
     configured = config.stdout.strip() if config.returncode == 0 and config.stdout.strip() else None
-    return HooksFolder(path, configured)
+    top = None
+    if configured:
+        shown = _git(["rev-parse", "--show-toplevel"], cwd, environ)
+        top = Path(shown.stdout.strip()).resolve() if shown.returncode == 0 and shown.stdout.strip() else None
+    return HooksFolder(hooks.resolve(), configured, git_dir.resolve(), top)
 
 
 def _read(path: Path) -> str | None:
@@ -124,50 +149,70 @@ def _check(names: Sequence[str], settings: HookSettings, python: str) -> None:
         raise UsageError("--timeout must be more than 0 seconds")
 
 
-def install(folder: Path, names: Sequence[str], settings: HookSettings, python: str) -> list[str]:
+def install(folder: Path, names: Sequence[str], settings: HookSettings, python: str, force: bool = False) -> list[str]:
     """Install (or update) hooks NAMES in FOLDER; returns one line per hook saying what was done.
 
     FOLDER is created when missing. An existing hook that is not ours moves aside to
-    NAME.coder-previous and is chained; refused (GitError) when that name is already taken.
-    Settings that do not fit NAMES are a UsageError.
+    NAME.coder-previous and is chained. Every hook is checked before anything is written, so a
+    refusal changes nothing: GitError when NAME.coder-previous is already taken, or (unless FORCE)
+    when the existing hook finds its work by its own name. Settings that do not fit NAMES are a UsageError.
     """
     _check(names, settings, python)
+    states = [hook_state(folder, name) for name in names]
+    for state in states:
+        _check_chain(state, settings, python, force)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise GitError(f"cannot create the hooks folder {folder}: {exc.strerror}") from None
-    done = []
-    for name in names:
-        state = hook_state(folder, name)
-        text = render_script(name, settings, python)
-        chained = ""
-        if state.state == "foreign":
-            previous = folder / f"{name}{PREVIOUS_SUFFIX}"
-            if state.previous is not None:
-                raise GitError(
-                    f"{state.path} is another tool's hook and {previous.name} is already taken; nothing was changed",
-                    f"move one of them away by hand, then run `coder hook install` again (folder: {folder})",
-                )
-            try:
-                os.rename(state.path, previous)
-            except OSError as exc:
-                raise GitError(f"cannot move {state.path} aside: {exc.strerror}") from None
-            try:
-                _write_hook(state.path, text)
-            except GitError:
-                os.rename(previous, state.path)
-                raise
-            chained = f"; the existing hook moved to {previous.name} and runs first"
-        elif state.state == "ours" and _read(state.path) == text:
-            done.append(f"{name}: already installed ({settings.describe(name)})")
-            continue
-        else:
+    return [_install_one(state, settings, python) for state in states]
+
+
+def _check_chain(state: HookState, settings: HookSettings, python: str, force: bool) -> None:
+    """Refuse (GitError) to move STATE's hook aside when that cannot be done, or would turn it off."""
+    if state.state != "foreign":
+        return
+    previous = state.path.with_name(f"{state.name}{PREVIOUS_SUFFIX}")
+    if state.previous is not None:
+        raise GitError(
+            f"{state.path} is another tool's hook and {previous.name} is already taken; nothing was changed",
+            f"move one of them away by hand, then run `coder hook install` again (folder: {state.path.parent})",
+        )
+    why = own_name_use(_read(state.path) or "")
+    if why and not force:
+        raise GitError(
+            f"{state.path} looks like a hook manager's hook ({why}): renamed to {previous.name} "
+            "it would silently stop running; nothing was changed",
+            f"add this line to the {state.name} hook your manager runs (husky: .husky/{state.name}):\n"
+            f"    {run_line(state.name, settings, python)}\n"
+            "or chain it anyway with `coder hook install --force`",
+        )
+
+
+def _install_one(state: HookState, settings: HookSettings, python: str) -> str:
+    name = state.name
+    text = render_script(name, settings, python)
+    chained = ""
+    if state.state == "foreign":
+        previous = state.path.with_name(f"{name}{PREVIOUS_SUFFIX}")
+        try:
+            os.rename(state.path, previous)
+        except OSError as exc:
+            raise GitError(f"cannot move {state.path} aside: {exc.strerror}") from None
+        try:
             _write_hook(state.path, text)
-            if state.previous is not None:
-                chained = f"; chains the previous hook {state.previous.name}"
-        verb = "updated" if state.state == "ours" else "installed"
-        done.append(f"{name}: {verb} ({settings.describe(name)}){chained}")
-    return done
+        except GitError:
+            os.rename(previous, state.path)
+            raise
+        chained = f"; the existing hook moved to {previous.name} and runs first"
+    elif state.state == "ours" and _read(state.path) == text:
+        return f"{name}: already installed ({settings.describe(name)})"
+    else:
+        _write_hook(state.path, text)
+        if state.previous is not None:
+            chained = f"; chains the previous hook {state.previous.name}"
+    verb = "updated" if state.state == "ours" else "installed"
+    return f"{name}: {verb} ({settings.describe(name)}){chained}"
 
 
 def uninstall(folder: Path, names: Sequence[str]) -> list[str]:

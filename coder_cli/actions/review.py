@@ -6,10 +6,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from coder_cli.actions.changes import Target, Timing, build_view, fit_budget, generate, read_changes, timed_load
+from coder_cli.actions.changes import Target, Timing, build_view, fit_budget, generate, new_sources, read_changes, timed_load
 from coder_cli.core.change_prompts import review_instructions
 from coder_cli.core.diffview import DEFAULT_BUDGET, DiffView
 from coder_cli.core.findings import Finding, parse_review
+from coder_cli.core.suggestions import PYTHON, syntax_error_line
 from coder_cli.engine import Engine, GenParams, GenStats
 from coder_cli.vcs import Git
 
@@ -52,6 +53,13 @@ def run_review(req: ReviewRequest, git: Git, load: Callable[[], Engine]) -> Revi
     view = build_view(files, engine, budget)
     params = GenParams(max_tokens=req.max_tokens, temperature=0.0)
     reply, stats = generate(engine, view, review_instructions(), params, stop_on_repeat=True)
-    parsed = parse_review(reply, view)
+    parsed = parse_review(reply, view, _broken(git, req.target, view))
     timing.total_s = time.perf_counter() - t0
     return ReviewResult(parsed.findings, parsed.dropped, view, stats, engine.info.model, timing, reply, notes)
+
+
+def _broken(git: Git, target: Target, view: DiffView) -> dict[str, int]:
+    """For each Python file shown whose whole new side does not compile, the line the compiler blames."""
+    sources = new_sources(git, target, [path for path in view.shown if path.endswith(PYTHON)])
+    lines = {path: syntax_error_line(source) for path, source in sources.items()}
+    return {path: line for path, line in lines.items() if line is not None}

@@ -40,11 +40,16 @@ def install(
         bool, typer.Option("--conventional", help="prepare-commit-msg: Conventional Commits messages (feat: …, fix: …).")
     ] = False,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds a hook may take before it gives up.")] = 20.0,
+    force: Annotated[
+        bool, typer.Option("--force", help="Chain an existing hook even when it looks like a hook manager's (husky).")
+    ] = False,
 ) -> int:
     """Install hooks in this repository (default: prepare-commit-msg only); settings live in the hook files.
 
     \b
     An existing hook is kept: it moves to NAME.coder-previous and runs first.
+    A hook manager's hook (husky), which finds its work by its own name, is refused:
+    add the line install prints to the manager's own hook instead.
     A hook never blocks a commit by failing (no model, timeout, crash): it prints one line
     and lets git go on. Only `--pre-commit --strict` blocks, on an error finding.
     \b
@@ -61,7 +66,9 @@ def install(
     settings = HookSettings(timeout, conventional, strict)
     folder = hooks_folder(env.cwd, env.environ)
     diag = Diagnostics(env)
-    for line in install_hooks(folder.path, names, settings, sys.executable):
+    if folder.shared_warning():
+        diag.warn(folder.shared_warning())
+    for line in install_hooks(folder.path, names, settings, sys.executable, force):
         diag.note(line)
     diag.note(f"hooks folder: {folder.path}")
     return 0

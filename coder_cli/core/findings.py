@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from coder_cli.core.diffview import DiffView
@@ -236,12 +237,16 @@ def _cites(item: str) -> bool:
     return bool(_LOCATION.search(item) or _LINE_WORD.search(item) or _TEMPLATE.match(item))
 
 
-def parse_review(reply: str, view: DiffView) -> Parsed:
-    """The findings of a review reply: the lines it states (outside code) and the lines its code corrects."""
+def parse_review(reply: str, view: DiffView, broken: Mapping[str, int] | None = None) -> Parsed:
+    """The findings of a review reply: the lines it states (outside code) and the lines its code corrects.
+
+    BROKEN: the line the compiler blames in each Python file whose new side does not compile; a
+    corrected line is an error only there (see `suggestions`).
+    """
     prose = _FENCED.sub("", reply) if _FENCED.search(reply) else reply
     parsed = parse_findings(prose, view)
     cited = {(f.path, f.line) for f in parsed.findings}
-    for s in suggestions(reply, view):
+    for s in suggestions(reply, view, broken):
         if (s.path, s.line) not in cited:
             parsed.findings.append(Finding(s.path, s.line, s.severity, s.message))
     order = list(view.shown)

@@ -10,6 +10,7 @@ hook first (its status, when it fails, is the hook's), then the hidden
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from dataclasses import asdict, dataclass
 
@@ -27,6 +28,13 @@ BLOCK_STATUS = 99
 # prepare-commit-msg's SOURCE values that already carry a message: merge, squash,
 # amend / -c / -C ("commit"), -m / -F ("message").
 SKIP_SOURCES = frozenset({"merge", "squash", "commit", "message"})
+
+# A hook that finds its work by its own name stops working once renamed to NAME.coder-previous:
+# husky's `. "$(dirname "$0")/h"` shims (the sourced file reads $0), overcommit's File.basename($0),
+# `case "$(basename "$0")"` dispatchers. `dirname "$0"` alone is safe: the folder stays the same.
+_SOURCES_BESIDE = re.compile(r'^\s*(?:\.|source)\s+"?\$\(\s*dirname\s+(?:--\s+)?"?\$(?:0|\{0\})"?\s*\)', re.MULTILINE)
+_DIRNAME_0 = re.compile(r'dirname\s+(?:--\s+)?"?\$(?:0|\{0\})"?')
+_OWN_NAME = re.compile(r"\$0|\$\{0|\bbasename\b|\bargv\[0\]")
 
 # What git may pick for core.commentChar=auto.
 _AUTO_COMMENT_CHARS = "#;@!$%^&|:"
@@ -58,12 +66,31 @@ class HookSettings:
         return opts
 
 
+def run_line(name: str, settings: HookSettings, python: str) -> str:
+    """The shell line that runs hook NAME's supervisor: what our hook runs, and what a hook manager's hook can."""
+    # PYTHONSAFEPATH: git runs hooks in the work tree, and `-m` would import a `coder_cli` folder
+    # there (a checkout of coder itself) before the installed one; the children inherit it.
+    py = shlex.quote(python)
+    return " ".join(["PYTHONSAFEPATH=1", py, "-m", "coder_cli", "hook", "run", name, *settings.run_options(name), '-- "$@"'])
+
+
+def own_name_use(text: str) -> str | None:
+    """Why the hook file TEXT would stop working under another name (None: nothing says it would).
+
+    It does when it reads its own name ($0, ${0…}, basename, argv[0]) or sources a file beside it
+    (husky's `. "$(dirname "$0")/h"`), which then reads the name.
+    """
+    if _SOURCES_BESIDE.search(text):
+        return "it sources a file beside it, which reads the hook's name from $0"
+    if _OWN_NAME.search(_DIRNAME_0.sub("", text)):
+        return "it reads its own name ($0 or basename)"
+    return None
+
+
 def render_script(name: str, settings: HookSettings, python: str) -> str:
     """The hook file for NAME: a POSIX sh script running PYTHON -m coder_cli hook run NAME."""
     py = shlex.quote(python)
-    # PYTHONSAFEPATH: git runs hooks in the work tree, and `-m` would import a `coder_cli` folder
-    # there (a checkout of coder itself) before the installed one; the children inherit it.
-    run = " ".join(["PYTHONSAFEPATH=1", py, "-m", "coder_cli", "hook", "run", name, *settings.run_options(name), '-- "$@"'])
+    run = run_line(name, settings, python)
     return f"""#!/bin/sh
 {MARKER} {name} (written by `coder hook install`; `coder hook uninstall` removes it)
 {SETTINGS} {json.dumps({**asdict(settings), "python": python}, sort_keys=True)}

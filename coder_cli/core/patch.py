@@ -74,6 +74,7 @@ class FileDiff:
     status: str = "modified"  # added, deleted, modified, renamed, copied
     binary: bool = False
     mode_change: str | None = None  # e.g. "100644 -> 100755"
+    mode: str | None = None  # the mode on a "new file mode" or "deleted file mode" line
     hunks: list[Hunk] = field(default_factory=list)
     excluded: str | None = None  # why the content is not shown: lockfile, minified, generated, binary, deleted
 
@@ -135,13 +136,26 @@ def _git_line_paths(rest: str) -> tuple[str, str]:
     return _strip_prefix(a) or "", b
 
 
+def split_lines(text: str) -> list[str]:
+    """TEXT's lines, split at "\n" only: a form feed, U+2028 or a lone "\r" stays inside its line
+    (str.splitlines breaks there, and every line number after it would be off). A CRLF's "\r" is dropped."""
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
 def parse_diff(text: str) -> list[FileDiff]:
-    """The files of a `git diff` (a/ b/ prefixes, any number of context lines), in order."""
+    """The files of a `git diff` (a/ b/ prefixes, any number of context lines), in order.
+
+    A type change (a symlink that became a file, or back), which git prints as a deletion and an
+    addition of the same path, is one modified file whose mode_change says so.
+    """
     files: list[FileDiff] = []
     cur: FileDiff | None = None
     hunk: Hunk | None = None
     old_no = new_no = left_old = left_new = 0
-    for raw in text.splitlines():
+    for raw in split_lines(text):
         if raw.startswith("diff --git "):
             old, new = _git_line_paths(raw[len("diff --git ") :])
             cur = FileDiff(path=new or old, old_path=old)
@@ -172,14 +186,32 @@ def parse_diff(text: str) -> list[FileDiff]:
     for f in files:
         if f.status not in ("renamed", "copied"):
             f.old_path = None
-    return files
+    return _join_type_changes(files)
+
+
+def _join_type_changes(files: list[FileDiff]) -> list[FileDiff]:
+    """FILES with each deletion directly followed by an addition of the same path made one modified file."""
+    out: list[FileDiff] = []
+    for f in files:
+        prev = out[-1] if out else None
+        if prev is not None and prev.path == f.path and {prev.status, f.status} == {"deleted", "added"}:
+            gone, new = (prev, f) if prev.status == "deleted" else (f, prev)
+            out[-1] = FileDiff(
+                path=f.path,
+                binary=gone.binary or new.binary,
+                mode_change=f"{gone.mode} -> {new.mode}" if gone.mode and new.mode else None,
+                hunks=[*gone.hunks, *new.hunks],
+            )
+            continue
+        out.append(f)
+    return out
 
 
 def _header_line(cur: FileDiff, raw: str) -> None:
-    if raw.startswith("new file mode"):
-        cur.status = "added"
-    elif raw.startswith("deleted file mode"):
-        cur.status = "deleted"
+    if raw.startswith("new file mode "):
+        cur.status, cur.mode = "added", raw[len("new file mode ") :]
+    elif raw.startswith("deleted file mode "):
+        cur.status, cur.mode = "deleted", raw[len("deleted file mode ") :]
     elif raw.startswith("rename from "):
         cur.status, cur.old_path = "renamed", unquote(raw[len("rename from ") :])
     elif raw.startswith("rename to "):
@@ -208,7 +240,7 @@ def _header_line(cur: FileDiff, raw: str) -> None:
 
 def whole_file(path: str, text: str) -> FileDiff:
     """An untracked (or unchanged) file shown as one hunk of added lines."""
-    lines = text.splitlines()
+    lines = split_lines(text)
     hunk = Hunk(0, 0, 1, len(lines), "", [Line("+", t, None, i) for i, t in enumerate(lines, 1)])
     return FileDiff(path=path, status="added", hunks=[hunk] if lines else [])
 
@@ -222,7 +254,7 @@ def exclusion(path: str, head: str | None = None, binary: bool = False) -> str |
         return "lockfile"
     if name.endswith(_MINIFIED):
         return "minified"
-    if head is not None and _GENERATED.search("\n".join(head.splitlines()[:HEAD_LINES])):
+    if head is not None and _GENERATED.search("\n".join(split_lines(head)[:HEAD_LINES])):
         return "generated"
     return None
 

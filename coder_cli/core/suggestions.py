@@ -6,18 +6,25 @@ fixed", the 0.5B model often rewrites `return total / 0` as `return total / len(
 aligned with the new-side lines the model was shown; an added line the model rewrote into a
 similar but different line becomes a finding there ("did you mean …?"). Lines the model adds or
 leaves out, signatures, imports, comments and changes of spacing or quotes are not findings.
+
+A finding is an error only when it is sure: the whole new-side Python file does not compile, and
+the compiler blames this very line (or this line's hunk, when the line does not compile alone and
+the rewrite does). One line of a statement spread over several lines is a warning at most.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
+import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from coder_cli.core.diffview import DiffView
 
 SIMILAR = 0.6  # how alike a rewritten line must be to the written one to count as its correction
 SUGGESTION_MAX = 100  # characters of the suggested line quoted in a message
+PYTHON = (".py", ".pyi")
 
 _FENCE = re.compile(r"^(`{3,}|~{3,})[^\n]*\n(.*?)(?:^\1\s*$|\Z)", re.MULTILINE | re.DOTALL)
 _GUTTER = re.compile(r"^\s*(\d+) ?[ +](?=\S|\s)")
@@ -31,6 +38,7 @@ class Shown:
     line: int
     text: str
     added: bool
+    hunk: tuple[int, int]  # the first and last new-side line of the hunk it was shown in
 
 
 @dataclass(frozen=True)
@@ -39,11 +47,7 @@ class Suggestion:
     line: int
     written: str
     suggested: str
-
-    @property
-    def syntax_error(self) -> bool:
-        """A Python line that does not compile where the suggested one does (the one case sure enough for error)."""
-        return self.path.endswith((".py", ".pyi")) and not _compiles(self.written) and _compiles(self.suggested)
+    syntax_error: bool = False  # the new-side file does not compile there (the one case sure enough for error)
 
     @property
     def severity(self) -> str:
@@ -55,6 +59,29 @@ class Suggestion:
         if len(text) > SUGGESTION_MAX:
             text = text[: SUGGESTION_MAX - 1] + "…"
         return f"{'syntax error' if self.syntax_error else 'looks wrong'}; did you mean `{text}`?"
+
+
+def syntax_error_line(source: bytes) -> int | None:
+    """The line of the first syntax error in the Python file SOURCE; None when it compiles (or no line is known)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # invalid escape sequences and the like are not errors
+        try:
+            compile(source, "<new side>", "exec", dont_inherit=True)
+        except SyntaxError as exc:
+            return exc.lineno or None
+        except (ValueError, RecursionError):  # null bytes; nesting too deep for the compiler
+            return None
+    return None
+
+
+def _is_syntax_error(shown: Shown, suggested: str, broken: int | None) -> bool:
+    """Whether the file's syntax error (at line BROKEN) is the written line's, which SUGGESTED corrects."""
+    if broken is None or not shown.path.endswith(PYTHON):
+        return False
+    if broken == shown.line:
+        return True
+    first, last = shown.hunk
+    return first <= broken <= last and not _compiles(shown.text) and _compiles(suggested)
 
 
 def _compiles(line: str) -> bool:
@@ -96,17 +123,23 @@ def _model_lines(code: str) -> list[tuple[str, int | None]]:
 
 
 def _shown(view: DiffView) -> list[Shown]:
-    return [
-        Shown(path, ln.new, ln.text, ln.kind == "+")
-        for path, hunks in view.shown.items()
-        for h in hunks
-        for ln in h.lines
-        if ln.new is not None and ln.text.strip()
-    ]
+    out = []
+    for path, hunks in view.shown.items():
+        for h in hunks:
+            numbers = [ln.new for ln in h.lines if ln.new is not None]
+            span = (min(numbers), max(numbers)) if numbers else (0, -1)
+            kept = [ln for ln in h.lines if ln.new is not None and ln.text.strip()]
+            out.extend(Shown(path, ln.new, ln.text, ln.kind == "+", span) for ln in kept)
+    return out
 
 
-def suggestions(reply: str, view: DiffView) -> list[Suggestion]:
-    """Added lines the reply's code rewrote into a similar, different line, in the order shown."""
+def suggestions(reply: str, view: DiffView, broken: Mapping[str, int] | None = None) -> list[Suggestion]:
+    """Added lines the reply's code rewrote into a similar, different line, in the order shown.
+
+    BROKEN: for the Python files whose whole new side does not compile, the line the compiler
+    blames (see `syntax_error_line`); a suggestion is a syntax error only there.
+    """
+    broken = broken or {}
     shown = _shown(view)
     mine = _model_lines(code_of(reply))
     if not shown or not mine:
@@ -137,8 +170,9 @@ def suggestions(reply: str, view: DiffView) -> list[Suggestion]:
                 continue
             used_i.add(i)
             used_j.add(j)
-            s = shown[i]
-            found[(s.path, s.line)] = Suggestion(s.path, s.line, s.text.strip(), mine[j][0].strip())
+            s, fix = shown[i], mine[j][0].strip()
+            error = _is_syntax_error(s, fix, broken.get(s.path))
+            found[(s.path, s.line)] = Suggestion(s.path, s.line, s.text.strip(), fix, error)
     order = list(view.shown)
     return sorted(found.values(), key=lambda x: (order.index(x.path), x.line))
 

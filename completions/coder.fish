@@ -206,6 +206,7 @@ complete -c coder -n "__coder_is 'coder commit-msg'" -l conventional -d 'Write a
 complete -c coder -n "__coder_is 'coder commit-msg'" -l json -d 'Print one JSON object: message, files, omitted, tokens, timing'
 complete -c coder -n "__coder_is 'coder commit-msg'" -l budget -r -f -d 'Tokens of diff shown to the model (the same for review, so a warm engine reuses it)'
 complete -c coder -n "__coder_is 'coder commit-msg'" -l max-tokens -r -f -d 'Longest reply in tokens'
+complete -c coder -n "__coder_is 'coder commit-msg'" -l prewarm -d 'Only read the diff into a running `coder serve` for the coming commit (the post-index-change hook runs this); without a server, do nothing'
 complete -c coder -n "__coder_is 'coder commit-msg'" -l model -s m -r -F -a '(__coder_values_1)' -d 'Model id, alias (see `coder models list`) or path to a .gguf file'
 complete -c coder -n "__coder_is 'coder commit-msg'" -l gpu-layers -r -f -d 'Layers to offload to the GPU: auto, -1 (all) or N'
 complete -c coder -n "__coder_is 'coder commit-msg'" -l threads -s t -r -f -d 'CPU threads (default: physical cores)'
@@ -291,20 +292,24 @@ complete -c coder -n "__coder_is 'coder hook'" -s h -l help -d 'Show this messag
 # coder hook install
 complete -c coder -n "__coder_is 'coder hook install'" -l prepare-commit-msg -d 'The hook that writes a generated commit message for git\'s editor'
 complete -c coder -n "__coder_is 'coder hook install'" -l pre-commit -d 'The hook that reviews the staged changes'
+complete -c coder -n "__coder_is 'coder hook install'" -l prewarm -d 'post-index-change: after `git add`, a running coder serve reads the staged diff ahead of the commit'
 complete -c coder -n "__coder_is 'coder hook install'" -l strict -d 'pre-commit: block the commit on an error finding'
 complete -c coder -n "__coder_is 'coder hook install'" -l conventional -d 'prepare-commit-msg: Conventional Commits messages (feat: …, fix: …)'
 complete -c coder -n "__coder_is 'coder hook install'" -l timeout -r -f -d 'Seconds a hook may take before it gives up'
+complete -c coder -n "__coder_is 'coder hook install'" -l force -d 'Chain an existing hook even when it looks like a hook manager\'s (husky)'
 complete -c coder -n "__coder_is 'coder hook install'" -s h -l help -d 'Show this message and exit'
 
 # coder hook status
 complete -c coder -n "__coder_is 'coder hook status'" -l prepare-commit-msg -d 'The hook that writes a generated commit message for git\'s editor'
 complete -c coder -n "__coder_is 'coder hook status'" -l pre-commit -d 'The hook that reviews the staged changes'
+complete -c coder -n "__coder_is 'coder hook status'" -l prewarm -d 'post-index-change: after `git add`, a running coder serve reads the staged diff ahead of the commit'
 complete -c coder -n "__coder_is 'coder hook status'" -l json -d 'Print JSON'
 complete -c coder -n "__coder_is 'coder hook status'" -s h -l help -d 'Show this message and exit'
 
 # coder hook uninstall
 complete -c coder -n "__coder_is 'coder hook uninstall'" -l prepare-commit-msg -d 'The hook that writes a generated commit message for git\'s editor'
 complete -c coder -n "__coder_is 'coder hook uninstall'" -l pre-commit -d 'The hook that reviews the staged changes'
+complete -c coder -n "__coder_is 'coder hook uninstall'" -l prewarm -d 'post-index-change: after `git add`, a running coder serve reads the staged diff ahead of the commit'
 complete -c coder -n "__coder_is 'coder hook uninstall'" -s h -l help -d 'Show this message and exit'
 
 # coder map

@@ -125,6 +125,7 @@ _coder_commit_msg() {
     '(--json)--json[Print one JSON object\: message, files, omitted, tokens, timing]' \
     '(--budget)--budget[Tokens of diff shown to the model (the same for review, so a warm engine reuses it)]:budget: ' \
     '(--max-tokens)--max-tokens[Longest reply in tokens]:max-tokens: ' \
+    '(--prewarm)--prewarm[Only read the diff into a running `coder serve` for the coming commit (the post-index-change hook runs this); without a server, do nothing]' \
     '(--model -m)--model[Model id, alias (see `coder models list`) or path to a .gguf file]:model:_coder__values_1' \
     '(--model -m)-m[Model id, alias (see `coder models list`) or path to a .gguf file]:model:_coder__values_1' \
     '(--gpu-layers)--gpu-layers[Layers to offload to the GPU\: auto, -1 (all) or N]:gpu-layers: ' \
@@ -279,9 +280,11 @@ _coder_hook_install() {
   _arguments -s -S \
     '(--prepare-commit-msg)--prepare-commit-msg[The hook that writes a generated commit message for git'\''s editor]' \
     '(--pre-commit)--pre-commit[The hook that reviews the staged changes]' \
+    '(--prewarm)--prewarm[post-index-change\: after `git add`, a running coder serve reads the staged diff ahead of the commit]' \
     '(--strict)--strict[pre-commit\: block the commit on an error finding]' \
     '(--conventional)--conventional[prepare-commit-msg\: Conventional Commits messages (feat\: …, fix\: …)]' \
     '(--timeout)--timeout[Seconds a hook may take before it gives up]:timeout: ' \
+    '(--force)--force[Chain an existing hook even when it looks like a hook manager'\''s (husky)]' \
     '(- *)-h[Show this message and exit]' \
     '(- *)--help[Show this message and exit]'
 }
@@ -290,6 +293,7 @@ _coder_hook_status() {
   _arguments -s -S \
     '(--prepare-commit-msg)--prepare-commit-msg[The hook that writes a generated commit message for git'\''s editor]' \
     '(--pre-commit)--pre-commit[The hook that reviews the staged changes]' \
+    '(--prewarm)--prewarm[post-index-change\: after `git add`, a running coder serve reads the staged diff ahead of the commit]' \
     '(--json)--json[Print JSON]' \
     '(- *)-h[Show this message and exit]' \
     '(- *)--help[Show this message and exit]'
@@ -299,6 +303,7 @@ _coder_hook_uninstall() {
   _arguments -s -S \
     '(--prepare-commit-msg)--prepare-commit-msg[The hook that writes a generated commit message for git'\''s editor]' \
     '(--pre-commit)--pre-commit[The hook that reviews the staged changes]' \
+    '(--prewarm)--prewarm[post-index-change\: after `git add`, a running coder serve reads the staged diff ahead of the commit]' \
     '(- *)-h[Show this message and exit]' \
     '(- *)--help[Show this message and exit]'
 }

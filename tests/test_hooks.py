@@ -139,6 +139,7 @@ def test_install_defaults_to_prepare_commit_msg(tmp_path, home):
         f"hooks folder: {(proj / '.git/hooks').resolve()} (core.hooksPath not set)",
         "prepare-commit-msg: installed (timeout 20 s)",
         "pre-commit: not installed",
+        "post-index-change: not installed",
         "server: none running (`coder serve` keeps one warm): each hook loads the model itself",
     ]
 
@@ -815,3 +816,46 @@ def test_verbose_commit_gets_the_message_above_the_diff(tmp_path, home, engine_f
     staged_change(proj, home)
     git(proj, home, "commit", "-q", "-v", CODER_MODEL=model, GIT_EDITOR="true")
     assert last_message(proj, home) == "Add a ratio helper"
+
+
+# --- post-index-change: the diff read at `git add` ------------------------------------------------
+
+
+def test_git_add_pre_reads_the_staged_diff_into_a_running_server(tmp_path, home):
+    """With --prewarm and a `coder serve` answering, `git add` returns at once and, in the background,
+    the server reads the prompt the commit will send; the message at commit time then reads only
+    the question's last token. Without a server it does nothing and says nothing."""
+    import threading
+
+    from coder_cli.actions.serve import Server
+    from coder_cli.engine.scripted import ScriptedEngine
+
+    proj = repo(tmp_path, home)
+    r = hook_cli(["install", "--prepare-commit-msg", "--prewarm"], home, proj)
+    assert r.code == 0, r.stderr
+    assert is_ours((proj / ".git/hooks/post-index-change").read_text())
+    (proj / "a.py").write_text("def f():\n    return 1\n")
+    added = git(proj, home, "add", "a.py")
+    assert added.stderr == ""  # no server: silent, nothing started
+    engine = ScriptedEngine(["Add f"], n_ctx=8192)
+    server = Server(engine, home, "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        (proj / "b.py").write_text("def g():\n    return 2\n")
+        t0 = time.perf_counter()
+        added = git(proj, home, "add", "b.py")
+        assert time.perf_counter() - t0 < 5 and added.stderr == ""
+        deadline = time.time() + 30
+        while not any(c["kind"] == "prefill" for c in engine.calls) and time.time() < deadline:
+            time.sleep(0.1)
+        prefills = [c for c in engine.calls if c["kind"] == "prefill"]
+        assert prefills and prefills[-1]["evaluated"] > 0
+        git(proj, home, "commit", "-q", GIT_EDITOR="true")
+        assert last_message(proj, home) == "Add f"
+        chat = [c for c in engine.calls if c["kind"] == "chat"][-1]
+        assert "b.py" in chat["messages"][-1]["content"]
+        assert prefills[-1]["tokens"] == len(engine.chat_prompt(chat["messages"]))  # the commit's whole prompt, read ahead
+    finally:
+        server.shutdown()
+    s = hook_cli(["status"], home, proj)
+    assert "post-index-change: installed (timeout 20 s, pre-reads the staged diff into a running coder serve)" in s.stdout

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from coder_cli.actions.changes import Target, Timing, build_view, fit_budget, generate, read_changes, timed_load
-from coder_cli.core.change_prompts import commit_instructions
+from coder_cli.core.change_prompts import commit_instructions, task_messages
 from coder_cli.core.commit_msg import CommitMessage, fallback_subject, make_message
 from coder_cli.core.diffview import DEFAULT_BUDGET, DiffView
 from coder_cli.engine import Engine, GenParams, GenStats
@@ -62,3 +62,15 @@ def run_commit_msg(req: CommitMsgRequest, git: Git, load: Callable[[], Engine]) 
         message = make_message(subject, paths, req.conventional) or CommitMessage(subject)
     timing.total_s = time.perf_counter() - t0
     return CommitMsgResult(message, reply, view, stats, engine.info.model, timing, fallback, notes)
+
+
+def prewarm_commit_msg(req: CommitMsgRequest, git: Git, engine: Engine) -> int:
+    """Read the prompt `coder commit-msg` will send for the changes into ENGINE's cache (a running
+    `coder serve`), so that the message, asked for later, reads only what is new. Returns the tokens
+    read (0 with nothing staged, or when the cache already held them)."""
+    files = read_changes(git, req.target)
+    if not files:
+        return 0
+    budget, _ = fit_budget(engine, req.budget, req.max_tokens)
+    view = build_view(files, engine, budget)
+    return engine.prefill(engine.chat_prompt(task_messages(view.text, commit_instructions(req.conventional))))

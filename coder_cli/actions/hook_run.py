@@ -226,11 +226,41 @@ def _findings(stdout: str) -> list[dict] | None:
     return findings
 
 
+def post_index_change(settings: HookSettings, ctx: HookContext) -> int:
+    """After `git add` (any index write): when a `coder serve` answers, start `coder commit-msg --prewarm`
+    in the background, detached, and return at once; without a server, do nothing (no model is
+    loaded for this). The server reads the prompt the commit will send, giving way to any other
+    request; the message at commit time then reads only what is new. Always 0, silent."""
+    from coder_cli import config
+    from coder_cli.engine.remote import find_server
+
+    if find_server(config.coder_home(ctx.environ), ctx.environ, timeout=0.5) is None:
+        return 0
+    cmd = [*ctx.coder, "commit-msg", "--staged", "--prewarm"]
+    if settings.conventional:
+        cmd.append("--conventional")
+    try:
+        subprocess.Popen(
+            cmd,
+            cwd=ctx.cwd,
+            env=_child_environ(ctx),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # not git's to wait for, nor its terminal's Ctrl-C
+        )
+    except OSError:
+        pass
+    return 0
+
+
 def run_hook(name: str, args: Sequence[str], settings: HookSettings, ctx: HookContext) -> int:
     """Run hook NAME; returns 0 (git goes on) or BLOCK_STATUS."""
     if name == "prepare-commit-msg":
         return prepare_commit_msg(args, settings, ctx)
     if name == "pre-commit":
         return pre_commit(settings, ctx)
+    if name == "post-index-change":
+        return post_index_change(settings, ctx)
     ctx.note(f"{name} skipped: not a hook coder knows")
     return 0

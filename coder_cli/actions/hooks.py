@@ -143,7 +143,7 @@ def _check(names: Sequence[str], settings: HookSettings, python: str) -> None:
         raise ConfigError(f"cannot tell which Python runs coder (got {python!r})", "run coder from its own interpreter")
     if settings.strict and "pre-commit" not in names:
         raise UsageError("--strict is a pre-commit setting", "add --pre-commit")
-    if settings.conventional and "prepare-commit-msg" not in names:
+    if settings.conventional and not {"prepare-commit-msg", "post-index-change"} & set(names):
         raise UsageError("--conventional is a prepare-commit-msg setting", "add --prepare-commit-msg")
     if not settings.timeout > 0:
         raise UsageError("--timeout must be more than 0 seconds")

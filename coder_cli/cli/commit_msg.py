@@ -29,6 +29,14 @@ def commit_msg(
     ] = False,
     budget: BudgetOpt = DEFAULT_BUDGET,
     max_tokens: Annotated[int, typer.Option("--max-tokens", min=8, help="Longest reply in tokens.")] = 96,
+    prewarm: Annotated[
+        bool,
+        typer.Option(
+            "--prewarm",
+            help="Only read the diff into a running `coder serve` for the coming commit (the post-index-change "
+            "hook runs this); without a server, do nothing.",
+        ),
+    ] = False,
     engine: dict | None = None,
 ) -> int:
     """Write a commit message for the staged changes: subject (72 characters at most), blank line, body.
@@ -47,12 +55,29 @@ def commit_msg(
         raise UsageError("--staged and --all exclude each other", "coder commit-msg (staged) or coder commit-msg --all")
     rt = runtime(ctx, **engine)
     req = CommitMsgRequest(Target("all" if all_changes else "staged"), conventional, budget, max_tokens)
+    if prewarm:
+        return _prewarm(rt, req)
     result = run_commit_msg(req, Git(rt.env.cwd, rt.env.environ), rt.load_engine)
     for note in result.notes:
         rt.diag.note(note)
     out = json.dumps(_payload(result), indent=2) + "\n" if as_json else result.message.text
     rt.env.stdout.write(out)
     rt.env.stdout.flush()
+    return 0
+
+
+def _prewarm(rt, req) -> int:
+    """Loading a model here to warm a cache that dies with this process would only cost: a server or nothing."""
+    from coder_cli.actions.commit_msg import prewarm_commit_msg
+    from coder_cli.engine import connect_server
+    from coder_cli.vcs import Git
+
+    engine = connect_server(rt.settings, rt.store, rt.home, rt.env.environ, rt.diag.warn)
+    if engine is None:
+        rt.diag.note("no coder serve answers: nothing to pre-read")
+        return 0
+    n = prewarm_commit_msg(req, Git(rt.env.cwd, rt.env.environ), engine)
+    rt.diag.note(f"read {n:,} prompt tokens into {engine.info.backend}")
     return 0
 
 

@@ -19,14 +19,22 @@ PrepareOpt = Annotated[
     bool, typer.Option("--prepare-commit-msg", help="The hook that writes a generated commit message for git's editor.")
 ]
 PreCommitOpt = Annotated[bool, typer.Option("--pre-commit", help="The hook that reviews the staged changes.")]
+PrewarmOpt = Annotated[
+    bool,
+    typer.Option(
+        "--prewarm",
+        help="post-index-change: after `git add`, a running coder serve reads the staged diff ahead of the commit.",
+    ),
+]
 
 
 def _env(ctx: typer.Context) -> Environment:
     return ctx.obj if isinstance(ctx.obj, Environment) else Environment()
 
 
-def _names(prepare: bool, pre_commit: bool, default: tuple[str, ...]) -> tuple[str, ...]:
-    picked = tuple(name for name, on in (("prepare-commit-msg", prepare), ("pre-commit", pre_commit)) if on)
+def _names(prepare: bool, pre_commit: bool, default: tuple[str, ...], prewarm: bool = False) -> tuple[str, ...]:
+    flags = (("prepare-commit-msg", prepare), ("pre-commit", pre_commit), ("post-index-change", prewarm))
+    picked = tuple(name for name, on in flags if on)
     return picked or default
 
 
@@ -35,6 +43,7 @@ def install(
     ctx: typer.Context,
     prepare: PrepareOpt = False,
     pre_commit: PreCommitOpt = False,
+    prewarm: PrewarmOpt = False,
     strict: Annotated[bool, typer.Option("--strict", help="pre-commit: block the commit on an error finding.")] = False,
     conventional: Annotated[
         bool, typer.Option("--conventional", help="prepare-commit-msg: Conventional Commits messages (feat: …, fix: …).")
@@ -55,6 +64,7 @@ def install(
     \b
     coder hook install                          # commit messages
     coder hook install --pre-commit --strict    # a blocking review
+    coder hook install --prepare-commit-msg --prewarm   # with `coder serve`: the diff read at `git add`
     """
     from coder_cli.actions.hooks import hooks_folder
     from coder_cli.actions.hooks import install as install_hooks
@@ -62,7 +72,7 @@ def install(
     from coder_cli.ui.console import Diagnostics
 
     env = _env(ctx)
-    names = _names(prepare, pre_commit, ("prepare-commit-msg",))
+    names = _names(prepare, pre_commit, ("prepare-commit-msg",), prewarm)
     settings = HookSettings(timeout, conventional, strict)
     folder = hooks_folder(env.cwd, env.environ)
     diag = Diagnostics(env)
@@ -75,7 +85,9 @@ def install(
 
 
 @app.command()
-def uninstall(ctx: typer.Context, prepare: PrepareOpt = False, pre_commit: PreCommitOpt = False) -> int:
+def uninstall(
+    ctx: typer.Context, prepare: PrepareOpt = False, pre_commit: PreCommitOpt = False, prewarm: PrewarmOpt = False
+) -> int:
     """Remove coder's hooks (default: both) and put back the hooks they chained, byte for byte."""
     from coder_cli.actions.hooks import hooks_folder
     from coder_cli.actions.hooks import uninstall as uninstall_hooks
@@ -85,7 +97,7 @@ def uninstall(ctx: typer.Context, prepare: PrepareOpt = False, pre_commit: PreCo
     env = _env(ctx)
     folder = hooks_folder(env.cwd, env.environ)
     diag = Diagnostics(env)
-    for line in uninstall_hooks(folder.path, _names(prepare, pre_commit, HOOK_NAMES)):
+    for line in uninstall_hooks(folder.path, _names(prepare, pre_commit, HOOK_NAMES, prewarm)):
         diag.note(line)
     return 0
 
@@ -95,6 +107,7 @@ def status(
     ctx: typer.Context,
     prepare: PrepareOpt = False,
     pre_commit: PreCommitOpt = False,
+    prewarm: PrewarmOpt = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> int:
     """Show the hooks folder and, for each hook, whether coder's is installed, its settings and what it chains."""
@@ -105,7 +118,7 @@ def status(
 
     env = _env(ctx)
     folder = hooks_folder(env.cwd, env.environ)
-    states = [hook_state(folder.path, name) for name in _names(prepare, pre_commit, HOOK_NAMES)]
+    states = [hook_state(folder.path, name) for name in _names(prepare, pre_commit, HOOK_NAMES, prewarm)]
     server = _server_line(env)
     if as_json:
         data = {

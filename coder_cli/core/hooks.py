@@ -14,7 +14,7 @@ import re
 import shlex
 from dataclasses import asdict, dataclass
 
-HOOK_NAMES = ("prepare-commit-msg", "pre-commit")
+HOOK_NAMES = ("prepare-commit-msg", "pre-commit", "post-index-change")
 MARKER = "# coder-hook:"
 SETTINGS = "# coder-settings:"
 PREVIOUS_SUFFIX = ".coder-previous"
@@ -44,14 +44,16 @@ _SCISSORS = "------------------------ >8 ------------------------"
 @dataclass(frozen=True)
 class HookSettings:
     timeout: float = DEFAULT_TIMEOUT
-    conventional: bool = False  # prepare-commit-msg: `commit-msg --conventional`
+    conventional: bool = False  # prepare-commit-msg and post-index-change: `commit-msg --conventional`
     strict: bool = False  # pre-commit: block when the review finds an error
 
     def describe(self, name: str) -> str:
         """The settings that matter for hook NAME, for people: "timeout 20 s, conventional"."""
         parts = [f"timeout {self.timeout:g} s"]
-        if name == "prepare-commit-msg" and self.conventional:
+        if name in ("prepare-commit-msg", "post-index-change") and self.conventional:
             parts.append("conventional")
+        if name == "post-index-change":
+            parts.append("pre-reads the staged diff into a running coder serve")
         if name == "pre-commit":
             parts.append("strict: blocks on an error finding" if self.strict else "advisory: never blocks")
         return ", ".join(parts)
@@ -59,7 +61,7 @@ class HookSettings:
     def run_options(self, name: str) -> list[str]:
         """The `coder hook run NAME` options that carry these settings."""
         opts = ["--timeout", f"{self.timeout:g}"]
-        if name == "prepare-commit-msg" and self.conventional:
+        if name in ("prepare-commit-msg", "post-index-change") and self.conventional:
             opts.append("--conventional")
         if name == "pre-commit" and self.strict:
             opts.append("--strict")

@@ -216,3 +216,14 @@ def test_real_model_writes_a_short_subject_that_is_not_the_diff(model_home, tmp_
     assert not subject.startswith(("+", "-", "@@", "diff", "```")) and "sorted(values)[len(values) // 2]" not in subject
     lines = r.stdout.splitlines()
     assert len(lines) == 1 or (lines[1] == "" and all(len(ln) <= 72 for ln in lines[2:]))
+
+
+def test_prewarm_without_a_server_loads_nothing(tmp_path, home, scripted):
+    """--prewarm only warms a running `coder serve`: loading a model here for a cache that dies with
+    the process would only cost (the post-index-change hook runs it on every index write)."""
+    repo = _repo(tmp_path)
+    r = run_inprocess(["commit-msg", "--prewarm"], home, repo)
+    assert r.code == 0 and r.stdout == ""
+    assert "no coder serve answers" in r.stderr
+    r = run_inprocess(["commit-msg", "--prewarm", "--model", "/nonexistent/model.gguf"], home, repo)
+    assert r.code == 0 and "model" not in r.stderr.replace("no coder serve answers", "")

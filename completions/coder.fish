@@ -144,7 +144,7 @@ complete -c coder -n "__coder_is 'coder' 0" -a 'complete' -d 'Fill in the middle
 complete -c coder -n "__coder_is 'coder' 0" -a 'config' -d 'Show the effective configuration'
 complete -c coder -n "__coder_is 'coder' 0" -a 'doctor' -d 'Report the llama.cpp build, offload, threads, memory, store and models, and measure speed'
 complete -c coder -n "__coder_is 'coder' 0" -a 'fix' -d 'Repair a file: run its check, refill suspicious lines or rewrite the failing function, verify, show the diff, write on yes'
-complete -c coder -n "__coder_is 'coder' 0" -a 'hook' -d 'Git hooks: a generated commit message (prepare-commit-msg) and a review of staged changes (pre-commit)'
+complete -c coder -n "__coder_is 'coder' 0" -a 'hook' -d 'Git hooks: a generated commit message (prepare-commit-msg), a review of staged changes (pre-commit), the diff read ahead at git add (post-index-change)'
 complete -c coder -n "__coder_is 'coder' 0" -a 'map' -d 'Print a map of the repository: the most relevant definitions, within a token budget'
 complete -c coder -n "__coder_is 'coder' 0" -a 'models' -d 'List, install, verify and remove models in the store'
 complete -c coder -n "__coder_is 'coder' 0" -a 'review' -d 'Review changes: one `path:line: severity: message` per finding, at a line of the diff (advisory: exit 0)'

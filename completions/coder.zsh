@@ -25,7 +25,7 @@ _coder() {
       'config:Show the effective configuration'
       'doctor:Report the llama.cpp build, offload, threads, memory, store and models, and measure speed'
       'fix:Repair a file: run its check, refill suspicious lines or rewrite the failing function, verify, show the diff, write on yes'
-      'hook:Git hooks: a generated commit message (prepare-commit-msg) and a review of staged changes (pre-commit)'
+      'hook:Git hooks: a generated commit message (prepare-commit-msg), a review of staged changes (pre-commit), the diff read ahead at git add (post-index-change)'
       'map:Print a map of the repository: the most relevant definitions, within a token budget'
       'models:List, install, verify and remove models in the store'
       'review:Review changes: one `path:line: severity: message` per finding, at a line of the diff (advisory: exit 0)'

@@ -11,7 +11,8 @@ import typer
 from coder_cli.environment import Environment
 
 app = typer.Typer(
-    help="Git hooks: a generated commit message (prepare-commit-msg) and a review of staged changes (pre-commit).",
+    help="Git hooks: a generated commit message (prepare-commit-msg), a review of staged changes (pre-commit), "
+    "the diff read ahead at git add (post-index-change).",
     no_args_is_help=True,
 )
 

@@ -65,6 +65,8 @@ class MarkdownSink:
         self.printed = 0
         self._last = 0.0
         self.live = Live("", console=self.console, auto_refresh=False, transient=True, redirect_stdout=False)
+        self._tty = _QuietTerminal(env.stdin)
+        self._tty.__enter__()
         self.live.start()
 
     def _lines(self) -> list:
@@ -98,7 +100,49 @@ class MarkdownSink:
         try:
             self._emit(final=True)
         finally:
-            self.live.stop()
+            try:
+                self.live.stop()
+            finally:
+                self._tty.__exit__(None, None, None)  # the echo comes back whatever happened
+
+
+class _QuietTerminal:
+    """While a reply streams, the terminal does not echo what is typed, nor `^C` for Ctrl-C: the
+    echo would move the cursor under the live window, which is then redrawn one line off (a line
+    printed twice). Typed text is kept for the next prompt. No-op when stdin is not a terminal."""
+
+    def __init__(self, stream) -> None:
+        self.fd = None
+        self.saved = None
+        try:
+            if stream.isatty():
+                self.fd = stream.fileno()
+        except (AttributeError, OSError, ValueError):
+            self.fd = None
+
+    def __enter__(self):
+        if self.fd is None:
+            return self
+        try:
+            import termios
+
+            self.saved = termios.tcgetattr(self.fd)
+            quiet = termios.tcgetattr(self.fd)
+            quiet[3] &= ~(termios.ECHO | getattr(termios, "ECHOCTL", 0))
+            termios.tcsetattr(self.fd, termios.TCSANOW, quiet)
+        except (ImportError, OSError, ValueError):  # Windows, or not a real terminal after all
+            self.saved = None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.saved is not None:
+            import termios
+
+            try:
+                termios.tcsetattr(self.fd, termios.TCSANOW, self.saved)
+            except (OSError, ValueError):
+                pass
+            self.saved = None
 
 
 def _join(lines: list) -> list:

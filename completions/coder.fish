@@ -286,7 +286,7 @@ complete -c coder -n "__coder_is 'coder fix' 0" -F
 # coder hook
 complete -c coder -n "__coder_is 'coder hook' 0" -a 'install' -d 'Install hooks in this repository (default: prepare-commit-msg only); settings live in the hook files'
 complete -c coder -n "__coder_is 'coder hook' 0" -a 'status' -d 'Show the hooks folder and, for each hook, whether coder\'s is installed, its settings and what it chains'
-complete -c coder -n "__coder_is 'coder hook' 0" -a 'uninstall' -d 'Remove coder\'s hooks (default: both) and put back the hooks they chained, byte for byte'
+complete -c coder -n "__coder_is 'coder hook' 0" -a 'uninstall' -d 'Remove coder\'s hooks (default: all of them) and put back the hooks they chained, byte for byte'
 complete -c coder -n "__coder_is 'coder hook'" -s h -l help -d 'Show this message and exit'
 
 # coder hook install

@@ -260,7 +260,7 @@ _coder_hook() {
     local -a commands=(
       'install:Install hooks in this repository (default: prepare-commit-msg only); settings live in the hook files'
       'status:Show the hooks folder and, for each hook, whether coder'\''s is installed, its settings and what it chains'
-      'uninstall:Remove coder'\''s hooks (default: both) and put back the hooks they chained, byte for byte'
+      'uninstall:Remove coder'\''s hooks (default: all of them) and put back the hooks they chained, byte for byte'
     )
     _describe -t commands 'coder hook command' commands && ret=0
     ;;

@@ -89,7 +89,7 @@ def install(
 def uninstall(
     ctx: typer.Context, prepare: PrepareOpt = False, pre_commit: PreCommitOpt = False, prewarm: PrewarmOpt = False
 ) -> int:
-    """Remove coder's hooks (default: both) and put back the hooks they chained, byte for byte."""
+    """Remove coder's hooks (default: all of them) and put back the hooks they chained, byte for byte."""
     from coder_cli.actions.hooks import hooks_folder
     from coder_cli.actions.hooks import uninstall as uninstall_hooks
     from coder_cli.core.hooks import HOOK_NAMES

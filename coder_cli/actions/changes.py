@@ -225,6 +225,24 @@ def files_json(view: DiffView) -> list[dict]:
     ]
 
 
+def usage_json(stats: GenStats, timing: Timing, view: DiffView | None) -> dict:
+    """The `tokens` and `timing` parts of commit-msg's and review's --json."""
+    return {
+        "tokens": {
+            "prompt": stats.prompt_tokens,
+            "cached": stats.cached_tokens,
+            "completion": stats.completion_tokens,
+            "diff": view.tokens if view else 0,
+        },
+        "timing": {
+            "load_s": round(timing.load_s, 4),
+            "prompt_s": round(stats.prompt_s, 4),
+            "generate_s": round(stats.generate_s, 4),
+            "total_s": round(timing.total_s, 4),
+        },
+    }
+
+
 def omitted_json(view: DiffView) -> dict:
     return {
         "hunks": view.omitted,

@@ -82,7 +82,7 @@ def _prewarm(rt, req) -> int:
 
 
 def _payload(result) -> dict:
-    from coder_cli.actions.changes import files_json, omitted_json
+    from coder_cli.actions.changes import files_json, omitted_json, usage_json
 
     st, view = result.stats, result.view
     return {
@@ -94,17 +94,6 @@ def _payload(result) -> dict:
         "files": files_json(view),
         "omitted": omitted_json(view),
         "model": result.model,
-        "tokens": {
-            "prompt": st.prompt_tokens,
-            "cached": st.cached_tokens,
-            "completion": st.completion_tokens,
-            "diff": view.tokens,
-        },
-        "timing": {
-            "load_s": round(result.timing.load_s, 4),
-            "prompt_s": round(st.prompt_s, 4),
-            "generate_s": round(st.generate_s, 4),
-            "total_s": round(result.timing.total_s, 4),
-        },
+        **usage_json(st, result.timing, view),
         "finish_reason": st.finish_reason,
     }

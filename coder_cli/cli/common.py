@@ -162,6 +162,10 @@ class Runtime:
             return load_engine(self.settings, self.store, self.progress(), self.diag.warn)
 
 
+def environment(typer_ctx: typer.Context) -> Environment:
+    """The Environment `cli.app.run` injected (tests give their own streams), or the process's."""
+    return typer_ctx.obj if isinstance(typer_ctx.obj, Environment) else Environment()
+
+
 def runtime(typer_ctx: typer.Context, /, **flags: Any) -> Runtime:
-    env = typer_ctx.obj if isinstance(typer_ctx.obj, Environment) else Environment()
-    return Runtime(env, flags)
+    return Runtime(environment(typer_ctx), flags)

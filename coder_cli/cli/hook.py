@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from coder_cli.environment import Environment
+from coder_cli.cli.common import environment
 
 app = typer.Typer(
     help="Git hooks: a generated commit message (prepare-commit-msg), a review of staged changes (pre-commit), "
@@ -27,10 +27,6 @@ PrewarmOpt = Annotated[
         help="post-index-change: after `git add`, a running coder serve reads the staged diff ahead of the commit.",
     ),
 ]
-
-
-def _env(ctx: typer.Context) -> Environment:
-    return ctx.obj if isinstance(ctx.obj, Environment) else Environment()
 
 
 def _names(prepare: bool, pre_commit: bool, default: tuple[str, ...], prewarm: bool = False) -> tuple[str, ...]:
@@ -72,7 +68,7 @@ def install(
     from coder_cli.core.hooks import HookSettings
     from coder_cli.ui.console import Diagnostics
 
-    env = _env(ctx)
+    env = environment(ctx)
     names = _names(prepare, pre_commit, ("prepare-commit-msg",), prewarm)
     settings = HookSettings(timeout, conventional, strict)
     folder = hooks_folder(env.cwd, env.environ)
@@ -95,7 +91,7 @@ def uninstall(
     from coder_cli.core.hooks import HOOK_NAMES
     from coder_cli.ui.console import Diagnostics
 
-    env = _env(ctx)
+    env = environment(ctx)
     folder = hooks_folder(env.cwd, env.environ)
     diag = Diagnostics(env)
     for line in uninstall_hooks(folder.path, _names(prepare, pre_commit, HOOK_NAMES, prewarm)):
@@ -117,7 +113,7 @@ def status(
     from coder_cli.actions.hooks import hook_state, hooks_folder
     from coder_cli.core.hooks import HOOK_NAMES
 
-    env = _env(ctx)
+    env = environment(ctx)
     folder = hooks_folder(env.cwd, env.environ)
     states = [hook_state(folder.path, name) for name in _names(prepare, pre_commit, HOOK_NAMES, prewarm)]
     server = _server_line(env)
@@ -168,6 +164,6 @@ def run_(
     from coder_cli.actions.hook_run import HookContext, run_hook
     from coder_cli.core.hooks import HookSettings
 
-    env = _env(ctx)
+    env = environment(ctx)
     hook_ctx = HookContext([sys.executable, "-m", "coder_cli"], env.environ, env.cwd, env.stderr)
     return run_hook(name, args or [], HookSettings(timeout, conventional, strict), hook_ctx)

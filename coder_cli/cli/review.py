@@ -91,7 +91,7 @@ def _summary(result, target) -> list[str]:
 
 
 def _payload(result) -> dict:
-    from coder_cli.actions.changes import files_json, omitted_json
+    from coder_cli.actions.changes import files_json, omitted_json, usage_json
 
     st, view = result.stats, result.view
     return {
@@ -101,17 +101,6 @@ def _payload(result) -> dict:
         "files": files_json(view) if view else [],
         "omitted": omitted_json(view) if view else {"hunks": 0, "files": [], "excluded": {}},
         "model": result.model,
-        "tokens": {
-            "prompt": st.prompt_tokens,
-            "cached": st.cached_tokens,
-            "completion": st.completion_tokens,
-            "diff": view.tokens if view else 0,
-        },
-        "timing": {
-            "load_s": round(result.timing.load_s, 4),
-            "prompt_s": round(st.prompt_s, 4),
-            "generate_s": round(st.generate_s, 4),
-            "total_s": round(result.timing.total_s, 4),
-        },
+        **usage_json(st, result.timing, view),
         "finish_reason": st.finish_reason,
     }

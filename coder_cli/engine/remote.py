@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import re
 import select
 import socket
@@ -26,6 +25,7 @@ import ssl
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from coder_cli.engine.base import EngineInfo, Generation, GenParams, GenStats, Message, TokenScore, now
@@ -325,17 +325,11 @@ class RemoteEngine:
         data = self.endpoint.post_json(self.endpoint.root + "/coder/prefill", {"tokens": list(tokens)}, cancel=cancel)
         return 0 if data is None else int(data.get("evaluated", 0))
 
-    def check_fits(self, n_prompt: int, reserve: int) -> None:
-        if n_prompt + reserve > self.n_ctx:
-            raise ContextOverflow(
-                f"the prompt is {n_prompt:,} tokens and the reply needs {reserve:,}, but the context holds {self.n_ctx:,}"
-            )
-
     # -- generation ----------------------------------------------------------------------
     def chat(self, messages: Sequence[Message], params: GenParams) -> Generation:
         body = {"messages": [{"role": m["role"], "content": m["content"]} for m in messages]}
-        stats = GenStats(prompt_tokens=len(self.chat_prompt(messages)) if self.coder else 0)
-        return self._stream("/chat/completions", body, params, stats, chat=True)
+        # The prompt's length comes with the reply (usage): tokenizing it first would read it twice.
+        return self._stream("/chat/completions", body, params, GenStats(), chat=True)
 
     def complete(self, tokens: Sequence[int], params: GenParams, stop_tokens: Sequence[str] = ()) -> Generation:
         if not self.coder:
@@ -439,9 +433,7 @@ def _sse_events(resp: http.client.HTTPResponse, url: str) -> Iterator[dict]:
 
 
 # -- finding a running `coder serve` ---------------------------------------------------------
-def server_file(home) -> os.PathLike:
-    from pathlib import Path
-
+def server_file(home) -> Path:
     return Path(home) / SERVER_FILE
 
 

@@ -2,7 +2,8 @@
 ten concurrent `coder ask` calls against one server. Every run is a real `coder` process, as a git
 hook or a shell starts it; the server is a real `coder serve` process on a free loopback port.
 
-1. commit-msg. A clone of this repository; for each sample commit of its history the commit's
+1. commit-msg. A clone of this repository; for each sample commit of its history (up to a fixed
+   commit, SAMPLE_UPTO, so re-runs use the same five) the commit's
    change is staged on top of its parent (`git cherry-pick --no-commit`), then timed:
    - in-process: `coder commit-msg --staged` with CODER_SERVER=off (loads the model itself);
    - serve, new diff: the same command with the server running, the first time it sees this diff
@@ -39,8 +40,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import REPO, coder_cmd, env_with, machine, median, store_path, table  # noqa: E402
 
-# Small, self-contained commits of this repository's history (a few files each, code and docs).
+# Small, self-contained commits of this repository's history (a few files each, code and docs),
+# drawn from the history up to a fixed commit, so the sample does not move as the project grows.
 SAMPLE_LIMIT_LINES = 120
+SAMPLE_UPTO = "5ca1c37"  # the last commit before the hooks work
 
 
 def log(msg: str) -> None:
@@ -52,8 +55,8 @@ def git(*args: str, cwd: Path) -> str:
 
 
 def sample_commits(n: int, seed: int = 0) -> list[str]:
-    """Non-merge commits of this repository whose change is 10 to SAMPLE_LIMIT_LINES lines."""
-    out = git("log", "--no-merges", "--numstat", "--format=@%H", cwd=REPO)
+    """Non-merge commits of this repository up to SAMPLE_UPTO whose change is 10 to SAMPLE_LIMIT_LINES lines."""
+    out = git("log", "--no-merges", "--numstat", "--format=@%H", SAMPLE_UPTO, cwd=REPO)
     picks: list[str] = []
     sha, lines = None, 0
     for row in out.splitlines() + ["@"]:

@@ -62,19 +62,24 @@ def store_path(home: Path | None, model: str) -> Path:
 
 
 def raw_llama(model_path: Path, threads: int = 0):
-    """The baseline: llama-cpp-python used directly, with the settings coder uses by default."""
+    """The baseline: llama-cpp-python used directly, with the settings coder uses by default,
+    extra buffer types included (off on a build that reports AMX, where llama.cpp's default
+    crashes at the first decode: engine/native.py)."""
+    import llama_cpp
     from llama_cpp import Llama
 
-    from coder_cli.engine.llama import physical_cores
+    from coder_cli.engine.llama import physical_cores, system_info
+    from coder_cli.engine.native import decide_extra_bufts, model_params
 
     n = threads or physical_cores()
-    return Llama(
-        model_path=str(model_path),
-        n_ctx=8192,
-        n_batch=512,
-        n_ubatch=512,
-        n_threads=n,
-        n_threads_batch=n,
-        flash_attn=True,
-        verbose=False,
-    )
+    with model_params(llama_cpp, use_extra_bufts=decide_extra_bufts("auto", system_info()).on):
+        return Llama(
+            model_path=str(model_path),
+            n_ctx=8192,
+            n_batch=512,
+            n_ubatch=512,
+            n_threads=n,
+            n_threads_batch=n,
+            flash_attn=True,
+            verbose=False,
+        )

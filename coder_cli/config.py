@@ -19,7 +19,7 @@ from coder_cli.tomlcompat import tomllib
 PROJECT_FILE = ".coder.toml"
 USER_FILE = "config.toml"
 # CODER_* variables that are not config keys.
-RESERVED_ENV = {"CODER_HOME", "CODER_SERVER", "CODER_DEBUG"}
+RESERVED_ENV = {"CODER_HOME", "CODER_SERVER", "CODER_DEBUG", "CODER_CRASH_GUARD", "CODER_TEST_FAULT"}
 # Keys a project's .coder.toml may not set: they decide where code and keys are sent.
 USER_ONLY = {"backend", "base_url", "api_key", "remote_model"}
 
@@ -79,6 +79,15 @@ def _bool(value: Any) -> bool:
     raise ValueError("expected true or false")
 
 
+def _auto_bool(value: Any) -> str | bool:
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
+    try:
+        return _bool(value)
+    except ValueError:
+        raise ValueError("expected auto, true or false") from None
+
+
 def _str(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError("expected a non-empty string")
@@ -119,6 +128,12 @@ KEYS: dict[str, Key] = {
         Key("ctx", 8192, _positive_int, "context window in tokens (capped at the model's trained length)"),
         Key("batch", 512, _positive_int, "prompt-processing batch size"),
         Key("flash_attn", True, _bool, "use flash attention where llama.cpp supports it"),
+        Key(
+            "extra_bufts",
+            "auto",
+            _auto_bool,
+            "llama.cpp's extra (weight-repack) CPU buffer types: auto (off when the build reports AMX), true, false",
+        ),
         Key("kv_type", "f16", _choice("f16", "q8_0", "q4_0"), "KV-cache type"),
         Key("temperature", 0.0, _float01, "sampling temperature; 0 = greedy"),
         Key("max_tokens", 1024, _positive_int, "longest reply in tokens"),
@@ -242,3 +257,45 @@ def coder_home(environ: Mapping[str, str]) -> Path:
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("coder", appauthor=False))
+
+
+def format_value(value: Any) -> str:
+    """VALUE as TOML."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def set_user_value(home: Path, key: str, value: Any) -> Path:
+    """Set KEY in the user config file ($CODER_HOME/config.toml), keeping its other lines and
+    comments; atomic. VALUE is checked like any config value. Returns the file's path."""
+    import os
+    import tempfile
+
+    if key not in KEYS:
+        raise ConfigError(f"unknown config key {key!r}", _suggest(key))
+    try:
+        parsed = KEYS[key].parse(value)
+    except ValueError as exc:
+        raise ConfigError(f"invalid value {value!r} for {key}: {exc}") from None
+    path = home / USER_FILE
+    read_file(path)  # refuse to edit a file that does not parse
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    line = f"{key} = {format_value(parsed)}"
+    for i, old in enumerate(lines):
+        if old.strip().startswith("["):
+            break  # a table: top-level keys end here
+        name = old.split("=", 1)[0].strip()
+        if "=" in old and name == key:
+            lines[i] = line
+            break
+    else:
+        lines.insert(next((i for i, old in enumerate(lines) if old.strip().startswith("[")), len(lines)), line)
+    home.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=home, prefix=".config.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    os.replace(tmp, path)
+    return path

@@ -72,7 +72,8 @@ def _root(
     """A local-first coding assistant: Qwen2.5-Coder on llama.cpp, in your terminal.
 
     Exit codes: 0 ok, 1 changes needed or findings, 2 usage, 3 config or model
-    problem, 4 generation failed, 5 git problem, 130 interrupted.
+    problem (a crash inside llama.cpp too: run `coder doctor`), 4 generation
+    failed, 5 git problem, 130 interrupted.
     """
 
 
@@ -142,7 +143,10 @@ def _interrupted(env) -> int:
 
 
 def main(argv: list[str] | None = None) -> None:
-    sys.exit(run(sys.argv[1:] if argv is None else argv))
+    from coder_cli.crash_guard import run_guarded
+
+    args = sys.argv[1:] if argv is None else argv
+    sys.exit(run_guarded(args, lambda: run(args)))
 
 
 def run(args: list[str], env=None) -> int:

@@ -144,7 +144,9 @@ class Runtime:
         `coder serve` with the model asked for (unless CODER_SERVER=off), else the configured model
         loaded here, with a spinner on a terminal. USE_SERVER false: always the model here."""
         from coder_cli.engine import connect_remote, connect_server, load_engine
+        from coder_cli.engine.faults import ENV, Fault
 
+        fault = Fault.parse(self.env.environ.get(ENV))
         if use_server and self.settings.backend == "openai":
             return connect_remote(self.settings, self.diag.warn)
         if use_server:
@@ -152,14 +154,14 @@ class Runtime:
             if engine is not None:
                 return engine
         if not self.env.stderr_isatty:
-            return load_engine(self.settings, self.store, self.progress(), self.diag.warn)
+            return load_engine(self.settings, self.store, self.progress(), self.diag.warn, fault)
         from coder_cli.store import looks_like_path
 
         if not looks_like_path(self.settings.model) and not self.settings.model.startswith("scripted:"):
             # Install from the mirror (with its own bar) before the spinner starts.
             self.store.resolve(self.settings.model, progress=self.progress())
         with self.diag.console.status(f"loading {self.settings.model}…", spinner="dots"):
-            return load_engine(self.settings, self.store, self.progress(), self.diag.warn)
+            return load_engine(self.settings, self.store, self.progress(), self.diag.warn, fault)
 
 
 def environment(typer_ctx: typer.Context) -> Environment:

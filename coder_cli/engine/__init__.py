@@ -23,11 +23,11 @@ __all__ = [
 SCRIPTED_PREFIX = "scripted:"
 
 
-def load_engine(settings, store, progress=None, warn: Callable[[str], None] | None = None) -> Engine:
+def load_engine(settings, store, progress=None, warn: Callable[[str], None] | None = None, fault=None) -> Engine:
     """Resolve settings.model through the store and load it.
 
     ``scripted:FILE`` selects the scripted test engine; everything else is a
-    model id, alias or GGUF path for llama.cpp.
+    model id, alias or GGUF path for llama.cpp. FAULT: test only (engine/faults.py).
     """
     name = settings.model
     if name.startswith(SCRIPTED_PREFIX):
@@ -49,6 +49,8 @@ def load_engine(settings, store, progress=None, warn: Callable[[str], None] | No
         batch=settings.batch,
         flash_attn=settings.flash_attn,
         kv_type=settings.kv_type,
+        extra_bufts=settings.extra_bufts,
+        fault=fault,
         seed=settings.seed,
         chat_stops=m.stop_chat if m else ("<|im_end|>", "<|endoftext|>"),
         prompt_format=m.prompt if m else None,

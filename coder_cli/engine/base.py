@@ -86,6 +86,7 @@ class EngineInfo:
     kv_type: str
     load_s: float
     notes: list[str] = field(default_factory=list)
+    extra_bufts: bool | None = None  # llama.cpp's extra (weight-repack) CPU buffer types; None: not llama.cpp
 
 
 Message = dict  # {"role": "system" | "user" | "assistant", "content": str}

@@ -15,6 +15,7 @@ import os
 import re
 from collections.abc import Iterator, Sequence
 
+from coder_cli.crash_guard import mark
 from coder_cli.engine.base import (
     EngineInfo,
     Generation,
@@ -49,12 +50,12 @@ def system_info() -> str:
     return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
 
 
-def gpu_backend() -> tuple[bool, str]:
-    """(offload supported, backend name) of the installed llama.cpp build."""
+def gpu_backend(info: str | None = None) -> tuple[bool, str]:
+    """(offload supported, backend name) of the installed llama.cpp build (INFO: its system info)."""
     import llama_cpp
 
     supported = bool(llama_cpp.llama_supports_gpu_offload())
-    info = system_info()
+    info = system_info() if info is None else info
     for name in ("CUDA", "Metal", "Vulkan", "ROCm", "HIP", "SYCL", "OpenCL"):
         if name.lower() in info.lower():
             return supported, name
@@ -77,14 +78,24 @@ class LlamaEngine:
         seed: int = 0,
         chat_stops: Sequence[str] = (),
         prompt_format=None,
+        extra_bufts: str | bool = "auto",
+        build_info: str | None = None,
+        fault=None,
         warn=None,
     ) -> None:
+        """EXTRA_BUFTS: "auto", True or False (engine/native.py). BUILD_INFO: what the llama.cpp
+        build reports (llama_print_system_info); tests inject an AMX build's. FAULT: test only
+        (engine/faults.py)."""
         import llama_cpp
+
+        from coder_cli.engine import native
 
         self._warn = warn or (lambda msg: None)
         self._llama_cpp = llama_cpp
         threads = threads or physical_cores()
-        supported, backend = gpu_backend()
+        info = system_info() if build_info is None else build_info
+        supported, backend = gpu_backend(info)
+        bufts = native.decide_extra_bufts(extra_bufts, info)
         notes: list[str] = []
         if gpu_layers == "auto":
             layers = -1 if supported else 0
@@ -112,9 +123,11 @@ class LlamaEngine:
             verbose=False,
             use_mmap=True,
         )
+        notes.append(f"extra buffer types {bufts.why}")
+        mark(f"while llama.cpp loaded {name}")
         t0 = now()
         try:
-            self._llm = llama_cpp.Llama(n_gpu_layers=layers, **kwargs)
+            self._llm = self._load(layers, bufts.on, kwargs)
         except (ValueError, RuntimeError) as exc:
             if layers == 0:
                 raise ModelError(f"llama.cpp could not load {path}: {exc}", "run `coder doctor`") from None
@@ -122,10 +135,17 @@ class LlamaEngine:
             notes.append(f"GPU load failed ({exc}); fell back to the CPU")
             layers = 0
             try:
-                self._llm = llama_cpp.Llama(n_gpu_layers=0, **kwargs)
+                self._llm = self._load(0, bufts.on, kwargs)
             except (ValueError, RuntimeError) as exc2:
                 raise ModelError(f"llama.cpp could not load {path}: {exc2}", "run `coder doctor`") from None
         load_s = now() - t0
+        if bool(self._llm.model_params.use_extra_bufts) != bufts.on:
+            self.close()
+            raise ModelError(
+                f"could not set use_extra_bufts = {bufts.on} for llama.cpp (this llama-cpp-python builds its model "
+                "parameters another way); loading anyway could crash on this CPU",
+                "install the tested version: pip install -c constraints.txt llama-cpp-python",
+            )
         self._vocab = llama_cpp.llama_model_get_vocab(self._llm.model)
         self.info = EngineInfo(
             model=name,
@@ -139,11 +159,34 @@ class LlamaEngine:
             kv_type=kv_type,
             load_s=load_s,
             notes=notes,
+            extra_bufts=bufts.on,
         )
+        self._decoded = False
+        armed = fault is not None and fault.applies(extra_bufts=bufts.on, flash_attn=flash_attn, gpu_layers=layers, threads=threads)
+        self._fault = fault if armed else None
         self._template = None
         self._chat_stop_ids = {self.special_token_id(s) for s in chat_stops if self._has_special(s)}
         self._prompt_format = prompt_format
         self._fim = None
+
+    def _load(self, layers: int, extra_bufts: bool, kwargs: dict):
+        from coder_cli.engine.native import BindingMismatch, model_params
+
+        try:
+            with model_params(self._llama_cpp, use_extra_bufts=extra_bufts):
+                return self._llama_cpp.Llama(n_gpu_layers=layers, **kwargs)
+        except BindingMismatch as exc:
+            raise ModelError(str(exc), "install the tested version: pip install -c constraints.txt llama-cpp-python") from None
+
+    def _decode_starts(self) -> None:
+        """Called before every decode: the first is marked for the crash report (the AMX crash
+        happens there), and a test fault fires there."""
+        if self._decoded:
+            return
+        self._decoded = True
+        mark("at or after the first decode")
+        if self._fault is not None:
+            self._fault.trigger()
 
     # -- tokens --------------------------------------------------------------------------
     @property
@@ -203,6 +246,7 @@ class LlamaEngine:
         if not prompt or not continuation:
             return []
         self.check_fits(len(tokens), 1)
+        self._decode_starts()
         # The logits that predict continuation[0] come from the prompt's last token: evaluate it again.
         keep = min(self._cached_prefix(tokens), len(prompt) - 1)
         llm._ctx.kv_cache_seq_rm(-1, keep, -1)
@@ -297,6 +341,7 @@ class LlamaEngine:
         keep = common_prefix(llm.input_ids[: llm.n_tokens], tokens)
         if keep == len(tokens):
             return 0
+        self._decode_starts()
         llm._ctx.kv_cache_seq_rm(-1, keep, -1)
         llm.n_tokens = keep
         done = 0
@@ -335,6 +380,7 @@ class LlamaEngine:
         vocab = self._vocab
         n_ctx = self.n_ctx
         stats.cached_tokens = self._cached_prefix(tokens)
+        self._decode_starts()
         if params.temperature > 0:
             llm.set_seed(params.seed)
         decoder = codecs.getincrementaldecoder("utf-8")("replace")
@@ -389,6 +435,7 @@ class LlamaEngine:
         if llm is not None:
             llm.close()
             self._llm = None
+            mark("model closed")
 
 
 class LlamaTokenizer:

@@ -11,9 +11,10 @@ _coder_node() {
     'coder chat') subs='' opts='--continue -c --session -S --yes -y --map-tokens --prewarm --no-prewarm --max-tokens --temperature --model -m --gpu-layers --threads -t --ctx --flash-attn --no-flash-attn --kv-type --backend --base-url --api-key -h --help' valopts='--session -S --map-tokens --max-tokens --temperature --model -m --gpu-layers --threads -t --ctx --kv-type --backend --base-url --api-key' varg=0 ;;
     'coder commit-msg') subs='' opts='--staged --all -a --conventional --json --budget --max-tokens --prewarm --model -m --gpu-layers --threads -t --ctx --flash-attn --no-flash-attn --kv-type --backend --base-url --api-key -h --help' valopts='--budget --max-tokens --model -m --gpu-layers --threads -t --ctx --kv-type --backend --base-url --api-key' varg=-1 ;;
     'coder complete') subs='' opts='--mode --write --yes -y --json --stdin-json --budget --model -m --gpu-layers --threads -t --ctx --flash-attn --no-flash-attn --kv-type --backend --base-url --api-key -h --help' valopts='--mode --budget --model -m --gpu-layers --threads -t --ctx --kv-type --backend --base-url --api-key' varg=-1 ;;
-    'coder config') subs='show' opts='-h --help' valopts='' varg=-1 ;;
+    'coder config') subs='set show' opts='-h --help' valopts='' varg=-1 ;;
+    'coder config set') subs='' opts='-h --help' valopts='' varg=-1 ;;
     'coder config show') subs='' opts='--json -h --help' valopts='' varg=-1 ;;
-    'coder doctor') subs='' opts='--bench --no-bench --json --model -m --gpu-layers --threads -t --ctx --flash-attn --no-flash-attn --kv-type -h --help' valopts='--model -m --gpu-layers --threads -t --ctx --kv-type' varg=-1 ;;
+    'coder doctor') subs='' opts='--bench --no-bench --probe --no-probe --probe-timeout --yes -y --json --model -m --gpu-layers --threads -t --ctx --flash-attn --no-flash-attn --kv-type -h --help' valopts='--probe-timeout --model -m --gpu-layers --threads -t --ctx --kv-type' varg=-1 ;;
     'coder fix') subs='' opts='--test --rounds --yes -y --dry-run --diff --json --explain --lang --timeout --model -m --gpu-layers --threads -t --ctx --flash-attn --no-flash-attn --kv-type --backend --base-url --api-key -h --help' valopts='--test --rounds --lang --timeout --model -m --gpu-layers --threads -t --ctx --kv-type --backend --base-url --api-key' varg=-1 ;;
     'coder hook') subs='install status uninstall' opts='-h --help' valopts='' varg=-1 ;;
     'coder hook install') subs='' opts='--prepare-commit-msg --pre-commit --prewarm --strict --conventional --timeout --force -h --help' valopts='--timeout' varg=-1 ;;

@@ -7,7 +7,7 @@ function __coder_subs --description 'The subcommands of the command $argv[1]'
         case 'coder'
             printf '%s\n' 'ask' 'chat' 'commit-msg' 'complete' 'config' 'doctor' 'fix' 'hook' 'map' 'models' 'review' 'serve' 'undo'
         case 'coder config'
-            printf '%s\n' 'show'
+            printf '%s\n' 'set' 'show'
         case 'coder hook'
             printf '%s\n' 'install' 'status' 'uninstall'
         case 'coder models'
@@ -26,7 +26,7 @@ function __coder_valopts --description 'The options of the command $argv[1] that
         case 'coder complete'
             printf '%s\n' '--mode' '--budget' '--model' '-m' '--gpu-layers' '--threads' '-t' '--ctx' '--kv-type' '--backend' '--base-url' '--api-key'
         case 'coder doctor'
-            printf '%s\n' '--model' '-m' '--gpu-layers' '--threads' '-t' '--ctx' '--kv-type'
+            printf '%s\n' '--probe-timeout' '--model' '-m' '--gpu-layers' '--threads' '-t' '--ctx' '--kv-type'
         case 'coder fix'
             printf '%s\n' '--test' '--rounds' '--lang' '--timeout' '--model' '-m' '--gpu-layers' '--threads' '-t' '--ctx' '--kv-type' '--backend' '--base-url' '--api-key'
         case 'coder hook install'
@@ -141,8 +141,8 @@ complete -c coder -n "__coder_is 'coder' 0" -a 'ask' -d 'Ask one question; stdin
 complete -c coder -n "__coder_is 'coder' 0" -a 'chat' -d 'Chat about your code; changes to files in the chat are shown as diffs and applied on yes'
 complete -c coder -n "__coder_is 'coder' 0" -a 'commit-msg' -d 'Write a commit message for the staged changes: subject (72 characters at most), blank line, body'
 complete -c coder -n "__coder_is 'coder' 0" -a 'complete' -d 'Fill in the middle: the code at a position, or at each <FILL> marker, with context from the repository'
-complete -c coder -n "__coder_is 'coder' 0" -a 'config' -d 'Show the effective configuration'
-complete -c coder -n "__coder_is 'coder' 0" -a 'doctor' -d 'Report the llama.cpp build, offload, threads, memory, store and models, and measure speed'
+complete -c coder -n "__coder_is 'coder' 0" -a 'config' -d 'Show or set the configuration'
+complete -c coder -n "__coder_is 'coder' 0" -a 'doctor' -d 'Report the llama.cpp build, offload, threads, memory, store and models; check that the model loads and decodes (in a child process, trying safer settings when it crashes); measure speed'
 complete -c coder -n "__coder_is 'coder' 0" -a 'fix' -d 'Repair a file: run its check, refill suspicious lines or rewrite the failing function, verify, show the diff, write on yes'
 complete -c coder -n "__coder_is 'coder' 0" -a 'hook' -d 'Git hooks: a generated commit message (prepare-commit-msg), a review of staged changes (pre-commit), the diff read ahead at git add (post-index-change)'
 complete -c coder -n "__coder_is 'coder' 0" -a 'map' -d 'Print a map of the repository: the most relevant definitions, within a token budget'
@@ -240,8 +240,12 @@ complete -c coder -n "__coder_is 'coder complete'" -s h -l help -d 'Show this me
 complete -c coder -n "__coder_is 'coder complete' 0" -F
 
 # coder config
+complete -c coder -n "__coder_is 'coder config' 0" -a 'set' -d 'Set KEY in the user config file ($CODER_HOME/config.toml), keeping its other lines'
 complete -c coder -n "__coder_is 'coder config' 0" -a 'show' -d 'Print every setting, its value and where it came from (flag, env, file, default)'
 complete -c coder -n "__coder_is 'coder config'" -s h -l help -d 'Show this message and exit'
+
+# coder config set
+complete -c coder -n "__coder_is 'coder config set'" -s h -l help -d 'Show this message and exit'
 
 # coder config show
 complete -c coder -n "__coder_is 'coder config show'" -l json -d 'Print JSON'
@@ -250,6 +254,10 @@ complete -c coder -n "__coder_is 'coder config show'" -s h -l help -d 'Show this
 # coder doctor
 complete -c coder -n "__coder_is 'coder doctor'" -l bench -d 'Measure prompt and generation speed on the model'
 complete -c coder -n "__coder_is 'coder doctor'" -l no-bench -d 'Opposite of --bench'
+complete -c coder -n "__coder_is 'coder doctor'" -l probe -d 'Load the model and decode in a child process; if it crashes or hangs, find safer settings that work'
+complete -c coder -n "__coder_is 'coder doctor'" -l no-probe -d 'Opposite of --probe'
+complete -c coder -n "__coder_is 'coder doctor'" -l probe-timeout -r -f -d 'Seconds before a probe that does not answer is killed'
+complete -c coder -n "__coder_is 'coder doctor'" -l yes -s y -d 'Write the settings the probe found to the user config without asking'
 complete -c coder -n "__coder_is 'coder doctor'" -l json -d 'Print JSON'
 complete -c coder -n "__coder_is 'coder doctor'" -l model -s m -r -F -a '(__coder_values_1)' -d 'Model id, alias (see `coder models list`) or path to a .gguf file'
 complete -c coder -n "__coder_is 'coder doctor'" -l gpu-layers -r -f -d 'Layers to offload to the GPU: auto, -1 (all) or N'

@@ -22,8 +22,8 @@ _coder() {
       'chat:Chat about your code; changes to files in the chat are shown as diffs and applied on yes'
       'commit-msg:Write a commit message for the staged changes: subject (72 characters at most), blank line, body'
       'complete:Fill in the middle: the code at a position, or at each <FILL> marker, with context from the repository'
-      'config:Show the effective configuration'
-      'doctor:Report the llama.cpp build, offload, threads, memory, store and models, and measure speed'
+      'config:Show or set the configuration'
+      'doctor:Report the llama.cpp build, offload, threads, memory, store and models; check that the model loads and decodes (in a child process, trying safer settings when it crashes); measure speed'
       'fix:Repair a file: run its check, refill suspicious lines or rewrite the failing function, verify, show the diff, write on yes'
       'hook:Git hooks: a generated commit message (prepare-commit-msg), a review of staged changes (pre-commit), the diff read ahead at git add (post-index-change)'
       'map:Print a map of the repository: the most relevant definitions, within a token budget'
@@ -179,6 +179,7 @@ _coder_config() {
   case $state in
   command)
     local -a commands=(
+      'set:Set KEY in the user config file ($CODER_HOME/config.toml), keeping its other lines'
       'show:Print every setting, its value and where it came from (flag, env, file, default)'
     )
     _describe -t commands 'coder config command' commands && ret=0
@@ -186,11 +187,20 @@ _coder_config() {
   argument)
     curcontext=${curcontext%:*:*}:coder-config-$words[1]:
     case $words[1] in
+    'set') _coder_config_set && ret=0 ;;
     'show') _coder_config_show && ret=0 ;;
     esac
     ;;
   esac
   return ret
+}
+
+_coder_config_set() {
+  _arguments -s -S \
+    '(- *)-h[Show this message and exit]' \
+    '(- *)--help[Show this message and exit]' \
+    '1:key: ' \
+    '2:value: '
 }
 
 _coder_config_show() {
@@ -204,6 +214,11 @@ _coder_doctor() {
   _arguments -s -S \
     '(--bench --no-bench)--bench[Measure prompt and generation speed on the model]' \
     '(--bench --no-bench)--no-bench[Opposite of --bench]' \
+    '(--probe --no-probe)--probe[Load the model and decode in a child process; if it crashes or hangs, find safer settings that work]' \
+    '(--probe --no-probe)--no-probe[Opposite of --probe]' \
+    '(--probe-timeout)--probe-timeout[Seconds before a probe that does not answer is killed]:probe-timeout: ' \
+    '(--yes -y)--yes[Write the settings the probe found to the user config without asking]' \
+    '(--yes -y)-y[Write the settings the probe found to the user config without asking]' \
     '(--json)--json[Print JSON]' \
     '(--model -m)--model[Model id, alias (see `coder models list`) or path to a .gguf file]:model:_coder__values_1' \
     '(--model -m)-m[Model id, alias (see `coder models list`) or path to a .gguf file]:model:_coder__values_1' \

@@ -150,7 +150,8 @@ def test_bash_completes_commands_and_subcommands():
     assert bash_complete("coder", "mo") == ["models"]
     assert bash_complete("coder", "models", "") == _children("models")
     assert {"list", "pull", "rm"} <= set(bash_complete("coder", "models", ""))
-    assert bash_complete("coder", "config", "s") == ["show"]
+    assert bash_complete("coder", "config", "s") == ["set", "show"]
+    assert bash_complete("coder", "config", "sh") == ["show"]
 
 
 def test_bash_completes_options():

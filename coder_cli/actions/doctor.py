@@ -37,7 +37,11 @@ def system_report(settings, store) -> dict:
         llama_version = version("llama-cpp-python")
     except Exception:  # noqa: BLE001 - a report must not fail on metadata
         llama_version = "unknown"
-    supported, backend = gpu_backend()
+    from coder_cli.engine.native import decide_extra_bufts
+
+    info = system_info()
+    supported, backend = gpu_backend(info)
+    bufts = decide_extra_bufts(settings.extra_bufts, info)
     mem = psutil.virtual_memory()
     store.dir.mkdir(parents=True, exist_ok=True)
     disk = shutil.disk_usage(store.dir)
@@ -47,7 +51,7 @@ def system_report(settings, store) -> dict:
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "llama_cpp_python": llama_version,
-        "llama_cpp_system_info": system_info().strip(" |"),
+        "llama_cpp_system_info": info.strip(" |"),
         "gpu_offload_supported": supported,
         "backend": backend,
         "gpu_layers": {
@@ -57,6 +61,7 @@ def system_report(settings, store) -> dict:
             if gl == "auto"
             else f"set to {gl} ({settings.origins['gpu_layers']})",
         },
+        "extra_bufts": {"setting": settings.extra_bufts, "chosen": bufts.on, "why": bufts.why},
         "threads": {
             "physical_cores": physical_cores(),
             "logical_cpus": os.cpu_count(),
@@ -101,12 +106,44 @@ def measure(engine: Engine, n_prompt: int = 256, n_gen: int = 64) -> dict:
     }
 
 
-def run_doctor(settings, store, load: Callable[[], Engine] | None) -> dict:
-    report = system_report(settings, store)
-    if load is not None:
-        engine = load()
-        try:
-            report["measurement"] = measure(engine)
-        finally:
-            engine.close()
-    return report
+def resolved_load(settings) -> dict:
+    """What SETTINGS amount to on this build: extra_bufts, flash_attn, gpu_layers, threads."""
+    from coder_cli.engine.llama import gpu_backend, physical_cores, system_info
+    from coder_cli.engine.native import decide_extra_bufts
+
+    supported, _ = gpu_backend()
+    gl = settings.gpu_layers
+    return {
+        "extra_bufts": decide_extra_bufts(settings.extra_bufts, system_info()).on,
+        "flash_attn": bool(settings.flash_attn),
+        "gpu_layers": (-1 if supported else 0) if gl == "auto" else (gl if supported else 0),
+        "threads": settings.threads or physical_cores(),
+    }
+
+
+def probe(settings, store, timeout: float, progress=None, environ=None):
+    """The self-check of actions/probe.py on the configured model; raises ModelError when there
+    is no model to load."""
+    from coder_cli.actions.probe import child_attempt, run_ladder
+
+    model = store.resolve(settings.model)
+    load = {
+        "path": str(model.path),
+        "ctx": min(settings.ctx, model.manifest.context_length) if model.manifest else settings.ctx,
+        "batch": settings.batch,
+        "kv_type": settings.kv_type,
+        "gpu_layers": settings.gpu_layers,
+        "threads": settings.threads,
+        "flash_attn": settings.flash_attn,
+        "extra_bufts": settings.extra_bufts,
+    }
+    return run_ladder(resolved_load(settings), child_attempt(load, timeout, environ), progress)
+
+
+def measure_with(load: Callable[[], Engine]) -> dict:
+    """Load an engine, measure it, close it."""
+    engine = load()
+    try:
+        return measure(engine)
+    finally:
+        engine.close()

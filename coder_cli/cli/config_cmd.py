@@ -1,4 +1,4 @@
-"""`coder config show`."""
+"""`coder config show`, `coder config set`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import typer
 
 from coder_cli.cli.common import runtime
 
-app = typer.Typer(help="Show the effective configuration.", no_args_is_help=True)
+app = typer.Typer(help="Show or set the configuration.", no_args_is_help=True)
 
 
 @app.command()
@@ -29,6 +29,21 @@ def show(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", hel
     for key, _spec in config.KEYS.items():
         rt.env.stdout.write(f"{key:<{width}}  {str(values[key]):<{vwidth}}  {s.origins[key]}\n")
     rt.diag.note(f"files: {rt.home / config.USER_FILE} (user), {config.project_root(rt.env.cwd) / config.PROJECT_FILE} (project)")
+    return 0
+
+
+@app.command("set")
+def set_(
+    ctx: typer.Context,
+    key: Annotated[str, typer.Argument(help="A config key (see `coder config show`).")],
+    value: Annotated[str, typer.Argument(help="Its value, checked like the same key in a file.")],
+) -> int:
+    """Set KEY in the user config file ($CODER_HOME/config.toml), keeping its other lines."""
+    from coder_cli import config
+
+    rt = runtime(ctx)
+    path = config.set_user_value(rt.home, key, value)
+    rt.diag.note(f"{key} = {config.format_value(config.KEYS[key].parse(value))} in {path}")
     return 0
 
 

@@ -1,0 +1,158 @@
+"""`coder doctor`'s self-check: load the model and decode in a child process; when the child
+crashes, hangs or fails, try safer settings one at a time and say which one works.
+
+The ladder, after the settings as configured: extra buffer types off (the AMX repack crash),
+flash attention off, no GPU layers, one thread, then all of these together. A step that would
+change nothing (flash attention already off, a build without GPU offload, ...) is skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+# (key, safer value, what it means)
+SAFER: tuple[tuple[str, object, str], ...] = (
+    ("extra_bufts", False, "extra buffer types off"),
+    ("flash_attn", False, "flash attention off"),
+    ("gpu_layers", 0, "no GPU layers"),
+    ("threads", 1, "one thread"),
+)
+DEFAULT_TIMEOUT = 60.0
+
+
+@dataclass
+class Attempt:
+    label: str
+    changes: dict  # config key -> value, relative to the configured settings
+    outcome: str  # "ok", "crashed", "hung", "failed"
+    detail: str = ""  # signal name and frame, the error, or the timing
+    seconds: float = 0.0
+    result: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "ok"
+
+    def as_dict(self) -> dict:
+        return {
+            "label": self.label,
+            "changes": self.changes,
+            "outcome": self.outcome,
+            "detail": self.detail,
+            "seconds": round(self.seconds, 2),
+        }
+
+
+@dataclass
+class ProbeReport:
+    attempts: list[Attempt]
+
+    @property
+    def working(self) -> Attempt | None:
+        return next((a for a in self.attempts if a.ok), None)
+
+    @property
+    def defaults_work(self) -> bool:
+        return bool(self.attempts) and self.attempts[0].ok
+
+    def as_dict(self) -> dict:
+        w = self.working
+        return {
+            "attempts": [a.as_dict() for a in self.attempts],
+            "defaults_work": self.defaults_work,
+            "working_changes": None if w is None else w.changes,
+        }
+
+
+def steps(resolved: dict) -> list[tuple[str, dict]]:
+    """The ladder for RESOLVED (what the configured settings amount to on this build:
+    extra_bufts bool, flash_attn bool, gpu_layers int, threads int)."""
+    ladder: list[tuple[str, dict]] = [("as configured", {})]
+    changes: dict = {}
+    for key, safer, label in SAFER:
+        if resolved[key] == safer:
+            continue
+        ladder.append((label, {key: safer}))
+        changes[key] = safer
+    if len(changes) > 1:
+        ladder.append(("all of these", dict(changes)))
+    return ladder
+
+
+def run_ladder(resolved: dict, attempt: Callable[[str, dict], Attempt], progress=None) -> ProbeReport:
+    """Try each step until one works; PROGRESS(i, n, label) before each, PROGRESS(attempt) after."""
+    ladder = steps(resolved)
+    attempts: list[Attempt] = []
+    for i, (label, changes) in enumerate(ladder, 1):
+        if progress:
+            progress(i, len(ladder), label, None)
+        a = attempt(label, changes)
+        attempts.append(a)
+        if progress:
+            progress(i, len(ladder), label, a)
+        if a.ok:
+            break
+    return ProbeReport(attempts)
+
+
+def child_attempt(load: dict, timeout: float, environ=None) -> Callable[[str, dict], Attempt]:
+    """An attempt that runs engine/probe.py in a child with LOAD (path and settings) plus the
+    step's changes, killed (its whole process group) after TIMEOUT seconds."""
+
+    def attempt(label: str, changes: dict) -> Attempt:
+        settings = {**load, **changes}
+        cmd = [sys.executable, "-m", "coder_cli.engine.probe", json.dumps(settings)]
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            env=dict(os.environ if environ is None else environ),
+            start_new_session=True,
+        )
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            proc.communicate()
+            return Attempt(label, changes, "hung", f"no answer in {timeout:g} s; killed", time.perf_counter() - t0)
+        seconds = time.perf_counter() - t0
+        text_err = err.decode("utf-8", "replace")
+        if proc.returncode < 0:
+            return Attempt(label, changes, "crashed", _crash_detail(-proc.returncode, text_err), seconds)
+        try:
+            result = json.loads(out.decode("utf-8", "replace").strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            last = text_err.strip().splitlines()[-1:] or [f"exit {proc.returncode}"]
+            return Attempt(label, changes, "failed", last[0], seconds)
+        if not result.get("ok"):
+            return Attempt(label, changes, "failed", result.get("error", "failed"), seconds, result)
+        detail = f"load {result['load_s']:.2f} s, first token {result['prompt_s']:.2f} s"
+        return Attempt(label, changes, "ok", detail, seconds, result)
+
+    return attempt
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        proc.kill()
+
+
+def _crash_detail(signum: int, stderr: str) -> str:
+    from coder_cli.crash_guard import describe
+
+    try:
+        name = signal.Signals(signum).name
+    except ValueError:
+        name = f"signal {signum}"
+    return describe(name, stderr)[0]

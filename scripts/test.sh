@@ -6,10 +6,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv="${CODER_VENV:-.venv}"
-[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+if [ ! -x "$venv/bin/python" ]; then
+  echo "creating the virtualenv $venv" >&2
+  python3 -m venv "$venv" || {
+    echo "error: could not create a virtualenv; on Debian/Ubuntu: apt-get install python3-venv" >&2
+    exit 1
+  }
+fi
 "$venv/bin/python" -m pip install -q --upgrade pip
+# Says what it builds and how long it takes, shows the compiler's progress, and explains a failure.
 CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc 2>/dev/null || echo 2)}" \
-  "$venv/bin/python" -m pip install -q -c constraints.txt -e '.[model,test]'
+  "$venv/bin/python" scripts/pip_install.py -c constraints.txt -e '.[model,test]'
 # The terminal tests drive `coder chat` in tmux, and the completion tests run zsh and fish (Debian's
 # packages, installed when missing and we may).
 missing=""

@@ -134,10 +134,11 @@ def bench_help(reps: int) -> float:
 
 def bench_first_token(home: Path, model: str, reps: int) -> tuple[float, float]:
     """First token of `coder ask "hi"` with the crash guard (a forked child) and without it,
-    interleaved: (guarded, one process)."""
+    interleaved, the order swapped every repetition: (guarded, one process)."""
     guarded, single = [], []
-    for _ in range(reps):
-        for times, extra in ((guarded, {}), (single, {"CODER_CRASH_GUARD": "0"})):
+    for i in range(reps):
+        pair = [(guarded, {}), (single, {"CODER_CRASH_GUARD": "0"})]
+        for times, extra in pair if i % 2 == 0 else pair[::-1]:  # neither always goes first
             t0, first, _, _, _ = first_byte_and_stream(coder_cmd("ask", "--model", model, "hi"), env_with(home, **extra))
             times.append(first - t0)
     return median(guarded), median(single)
@@ -174,7 +175,7 @@ def main() -> None:
     gen = bench_generation(model_path, home, args.model, args.gen_tokens, args.reps, threads)
     pp = bench_prompt(model_path, args.prompt_tokens, args.reps, threads)
     help_s = bench_help(max(5, args.reps))
-    ftt, ftt_single = bench_first_token(home, args.model, max(5, args.reps))
+    ftt, ftt_single = bench_first_token(home, args.model, max(10, args.reps))
     rows = [
         [
             "generation, tokens/s (coder ask into a pipe vs raw stream)",

@@ -229,6 +229,8 @@ def run(pip_args: list[str], log_path: Path, stream=sys.stderr, python: str = sy
         stop.set()
         thread.join()
     rep.done()
+    if code == 0 and not rep.building and (have is None or (pinned and have != pinned)):
+        rep.say(f"{PACKAGE}: pip's cached build was used (nothing compiled)")
     if code != 0:
         found = diagnose(log_path.read_text(encoding="utf-8", errors="replace"))
         if found:

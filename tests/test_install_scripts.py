@@ -94,6 +94,13 @@ def test_install_announces_the_build_shows_progress_and_ends_with_the_probe(fake
     assert (fake_venv / "pip-install.log").read_text().count("[40/40]") == 1
 
 
+def test_a_cached_build_says_so_and_compiles_nothing(fake_venv, tmp_path):
+    r, _ = _script("install.sh", fake_venv, tmp_path, "cached")
+    assert r.returncode == 0, r.stderr
+    assert "llama-cpp-python: pip's cached build was used (nothing compiled)" in r.stderr
+    assert "building llama.cpp" not in r.stderr
+
+
 def test_a_failed_build_ends_with_the_line_that_matters(fake_venv, tmp_path):
     r, calls = _script("install.sh", fake_venv, tmp_path, "no-compiler")
     assert r.returncode != 0

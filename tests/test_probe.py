@@ -137,6 +137,10 @@ def test_config_set_keeps_the_other_lines(tmp_path):
         config.set_user_value(home, "extra_bufts", "perhaps")
 
 
+def test_the_scripts_variable_is_not_a_config_key(tmp_path):
+    assert config.load(tmp_path, tmp_path, {"CODER_VENV": ".venv"}).warnings == []
+
+
 def test_config_set_command(tmp_path):
     from tests.conftest import run_inprocess
 

@@ -162,11 +162,22 @@ def main() -> None:
     ap.add_argument("--gen-tokens", type=int, default=256)
     ap.add_argument("--prompt-tokens", type=int, default=2000)
     ap.add_argument("--threads", type=int, default=0, help="0 = physical cores")
+    ap.add_argument("--guard-reps", type=int, default=10, help="pairs for the crash guard row")
+    ap.add_argument("--only-guard", action="store_true", help="measure only the crash guard row")
     args = ap.parse_args()
     from coder_cli.engine.llama import physical_cores
 
     threads = args.threads or physical_cores()
     # Assembly first, in a fresh store, before anything else has touched the process's children.
+    if args.only_guard:
+        home = Path(tempfile.mkdtemp(prefix="coder-bench-"))
+        store_path(home, args.model)
+        print(f"machine: {machine()}")
+        guarded, single = bench_first_token(home, args.model, args.guard_reps)
+        row = ["coder ask \"hi\": first token, crash guard vs one process, s", f"{guarded:.3f}", f"{single:.3f}"]
+        print(f"medians of {args.guard_reps} pairs\n")
+        print(table(["measure", "guarded", "one process", "ratio"], [[*row, f"{guarded / single:.3f}"]]))
+        return
     asm_wall, asm_rss = bench_assembly(args.model)
     home = Path(tempfile.mkdtemp(prefix="coder-bench-"))
     model_path = store_path(home, args.model)
@@ -175,7 +186,7 @@ def main() -> None:
     gen = bench_generation(model_path, home, args.model, args.gen_tokens, args.reps, threads)
     pp = bench_prompt(model_path, args.prompt_tokens, args.reps, threads)
     help_s = bench_help(max(5, args.reps))
-    ftt, ftt_single = bench_first_token(home, args.model, max(10, args.reps))
+    ftt, ftt_single = bench_first_token(home, args.model, args.guard_reps)
     rows = [
         [
             "generation, tokens/s (coder ask into a pipe vs raw stream)",

@@ -1,3 +1,3 @@
-from coder_cli.cli.app import main
+from coder_cli.entry import main
 
 main()

@@ -143,10 +143,10 @@ def _interrupted(env) -> int:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from coder_cli.crash_guard import run_guarded
+    """The entry point of installs made before coder_cli.entry (which forks before these imports)."""
+    from coder_cli.entry import main as entry_main
 
-    args = sys.argv[1:] if argv is None else argv
-    sys.exit(run_guarded(args, lambda: run(args)))
+    entry_main(argv)
 
 
 def run(args: list[str], env=None) -> int:

@@ -260,17 +260,20 @@ def coder_home(environ: Mapping[str, str]) -> Path:
 
 
 def format_value(value: Any) -> str:
-    """VALUE as TOML."""
+    """VALUE as TOML (a basic string escaped as TOML requires)."""
+    import json
+
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
         return str(value)
-    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return json.dumps(str(value), ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def set_user_value(home: Path, key: str, value: Any) -> Path:
     """Set KEY in the user config file ($CODER_HOME/config.toml), keeping its other lines and
-    comments; atomic. VALUE is checked like any config value. Returns the file's path."""
+    comments; atomic, through a symlink to the file it points to. VALUE is checked like any
+    config value, and the new text must parse before it replaces the old. Returns the path."""
     import os
     import tempfile
 
@@ -284,18 +287,23 @@ def set_user_value(home: Path, key: str, value: Any) -> Path:
     read_file(path)  # refuse to edit a file that does not parse
     lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
     line = f"{key} = {format_value(parsed)}"
-    for i, old in enumerate(lines):
-        if old.strip().startswith("["):
-            break  # a table: top-level keys end here
-        name = old.split("=", 1)[0].strip()
-        if "=" in old and name == key:
+    first_table = next((i for i, old in enumerate(lines) if old.strip().startswith("[")), len(lines))
+    for i, old in enumerate(lines[:first_table]):
+        name = old.split("=", 1)[0].strip().strip("\"'")
+        if "=" in old and not old.lstrip().startswith("#") and name == key:
             lines[i] = line
             break
     else:
-        lines.insert(next((i for i, old in enumerate(lines) if old.strip().startswith("[")), len(lines)), line)
-    home.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=home, prefix=".config.", suffix=".tmp")
+        lines.insert(first_table, line)
+    text = "\n".join(lines) + "\n"
+    try:
+        tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:  # pragma: no cover - format_value escapes what TOML needs
+        raise ConfigError(f"cannot write {key} to {path}: {exc}") from None
+    target = path.resolve() if path.is_symlink() else path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".config.", suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write("\n".join(lines) + "\n")
-    os.replace(tmp, path)
+        f.write(text)
+    os.replace(tmp, target)
     return path

@@ -32,7 +32,6 @@ CRASHES = {
     signal.SIGFPE: "SIGFPE",
 }
 _PASSED_ON = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
-SI_USER = 0  # siginfo si_code of a signal sent by kill(2); a terminal's Ctrl-C is SI_KERNEL
 CRASH_EXIT = 3
 STAGE = "coder-stage: "
 _report_fd: int | None = None
@@ -74,8 +73,11 @@ def run_guarded(args: list[str], body: Callable[[], int], environ=None) -> int:
     environ = os.environ if environ is None else environ
     if not wanted(args, environ):
         return body()
+    # An ignored SIGCHLD (inherited through exec) would reap the child unseen: wait forever.
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     watched = set(_PASSED_ON) | {signal.SIGCHLD}
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, watched)  # no signal is lost around the fork
+    terminal = _terminal_state()
     read_fd, write_fd = os.pipe()
     parent = os.getpid()
     pid = os.fork()
@@ -85,7 +87,8 @@ def run_guarded(args: list[str], body: Callable[[], int], environ=None) -> int:
         _child_setup(write_fd, parent)
         return body()
     os.close(write_fd)
-    code = _wait(pid, read_fd, watched, previous, args)
+    # The mask stays: a signal after the child's death must not kill this process before it reports.
+    code = _wait(pid, read_fd, watched, args, terminal)
     try:
         sys.stderr.flush()
     finally:
@@ -101,21 +104,52 @@ def report_to(fd: int) -> None:
     faulthandler.enable(file=fd, all_threads=True)
 
 
-def _child_setup(report_fd: int, parent: int) -> None:
-    report_to(report_fd)
+def die_with_parent(parent: int) -> None:
+    """SIGTERM to this process when PARENT dies (Linux; elsewhere nothing)."""
     if sys.platform.startswith("linux"):
         try:
             import ctypes
 
             libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG: the parent gone, the child is told
+            libc.prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
         except (OSError, AttributeError):
             pass
     if os.getppid() != parent:  # the parent died before prctl
         os.kill(os.getpid(), signal.SIGTERM)
 
 
-def _wait(pid: int, read_fd: int, watched: set, previous, args: list[str]) -> int:
+def _child_setup(report_fd: int, parent: int) -> None:
+    report_to(report_fd)
+    die_with_parent(parent)
+
+
+def _terminal_state():
+    """The terminal's settings, when stdin is one: a crash mid-reply leaves echo off (the reply's
+    live window turned it off) and the cursor hidden."""
+    try:
+        if not os.isatty(0):
+            return None
+        import termios
+
+        return termios.tcgetattr(0)
+    except (OSError, ImportError):
+        return None
+
+
+def _restore_terminal(state) -> None:
+    if state is None:
+        return
+    try:
+        import termios
+
+        termios.tcsetattr(0, termios.TCSADRAIN, state)
+    except (OSError, ImportError):
+        pass
+    if os.isatty(2):
+        sys.stderr.write("\r\x1b[K\x1b[?25h")  # the live window's line cleared, the cursor shown
+
+
+def _wait(pid: int, read_fd: int, watched: set, args: list[str], terminal) -> int:
     import threading
 
     report = bytearray()
@@ -127,40 +161,65 @@ def _wait(pid: int, read_fd: int, watched: set, previous, args: list[str]) -> in
     reader = threading.Thread(target=drain, daemon=True)
     reader.start()
     status = _wait_status(pid, watched)
-    reader.join(timeout=2.0)  # EOF at the child's exit, unless a grandchild kept the pipe
-    signal.pthread_sigmask(signal.SIG_SETMASK, previous)
     if os.WIFEXITED(status):
         return os.WEXITSTATUS(status)
     sig = os.WTERMSIG(status)
+    if sig in CRASHES or sig == signal.SIGKILL:
+        _restore_terminal(terminal)
     if sig in CRASHES:
-        sys.stderr.write(crash_line(CRASHES[sig], bytes(report).decode("utf-8", "replace"), command_of(args), _save(report)) + "\n")
+        reader.join(timeout=2.0)  # EOF at the child's exit, unless a process it forked kept the pipe
+        text = bytes(report).decode("utf-8", "replace")
+        sys.stderr.write(crash_line(CRASHES[sig], text, command_of(args), _save(report)) + "\n")
         return CRASH_EXIT
     if sig == signal.SIGKILL:
         sys.stderr.write("coder: killed (SIGKILL); if nobody killed it, the system may have run out of memory\n")
+        return 128 + sig
+    # Die of the same signal, so a caller sees what the child died of (SIGTERM stays a signal death).
+    sys.stderr.flush()
+    signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {sig})
+    os.kill(os.getpid(), sig)
     return 128 + sig
 
 
 def _wait_status(pid: int, watched: set) -> int:
-    """Wait for the child, passing signals sent to this process on to it."""
+    """Wait for the child, passing signals sent to this process by other processes on to it."""
     if not hasattr(signal, "sigwaitinfo"):  # macOS: no siginfo; handlers pass everything but SIGINT on
+        def forward(signum, frame) -> None:
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                pass
+
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         for sig in _PASSED_ON[1:]:
-            signal.signal(sig, lambda signum, frame: os.kill(pid, signum))
+            signal.signal(sig, forward)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, watched)
-        return os.waitpid(pid, 0)[1]
+        while True:
+            try:
+                done, status = os.waitpid(pid, 0)
+            except ChildProcessError:
+                return 0
+            if done == pid:
+                for sig in _PASSED_ON[1:]:
+                    signal.signal(sig, signal.SIG_IGN)
+                return status
     while True:
         info = signal.sigwaitinfo(watched)
-        if info.si_signo == signal.SIGCHLD:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done == pid:
-                return status
-            continue
-        if info.si_signo == signal.SIGINT and info.si_code != SI_USER:
-            continue  # the terminal's Ctrl-C: the child, in the same process group, got it too
+        if info.si_signo != signal.SIGCHLD and info.si_code > 0:
+            continue  # made by the kernel (a terminal's Ctrl-C, hang-up): the child's process group got it too
+        if info.si_signo != signal.SIGCHLD:
+            try:
+                os.kill(pid, info.si_signo)
+                continue
+            except ProcessLookupError:
+                pass  # already gone: collect it below
         try:
-            os.kill(pid, info.si_signo)
-        except ProcessLookupError:
-            pass
+            done, status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:  # reaped elsewhere: nothing to report
+            return 0
+        if done == pid:
+            return status
 
 
 def _save(report: bytearray) -> str | None:
@@ -175,10 +234,24 @@ def _save(report: bytearray) -> str | None:
         path = home / "crash.log"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as f:
-            f.write(b"coder " + " ".join(sys.argv[1:]).encode("utf-8", "replace") + b"\n\n" + bytes(report))
+            f.write(b"coder " + " ".join(_masked(sys.argv[1:])).encode("utf-8", "replace") + b"\n\n" + bytes(report))
         return str(path)
     except Exception:  # noqa: BLE001 - a report that cannot be kept must not hide the crash line
         return None
+
+
+def _masked(args: list[str]) -> list[str]:
+    """ARGS with the value of --api-key hidden."""
+    out, hide = [], False
+    for arg in args:
+        if hide:
+            out.append("****")
+        elif arg.startswith("--api-key="):
+            out.append("--api-key=****")
+        else:
+            out.append(arg)
+        hide = arg == "--api-key"
+    return out
 
 
 def describe(signame: str, report: str) -> tuple[str, bool]:
@@ -187,7 +260,10 @@ def describe(signame: str, report: str) -> tuple[str, bool]:
     frames = crashing_frames(report)
     stages = [line[len(STAGE) :] for line in report.splitlines() if line.startswith(STAGE)]
     stage = stages[-1] if stages and stages[-1] != "model closed" else ""
-    in_llama = bool(stage) or any("/llama_cpp/" in p.replace("\\", "/") for p, _, _ in frames)
+    native = [p.replace("\\", "/") for p, _, _ in frames]
+    if native and not any("/llama_cpp/" in p or "coder_cli/engine/" in p for p in native):
+        stage = ""  # Python frames elsewhere (tree-sitter, ...): trust them over the last stage mark
+    in_llama = bool(stage) or any("/llama_cpp/" in p for p in native)
     text = signame + (f" {stage}" if stage else "")
     if frames:
         path, line, func = frames[0]

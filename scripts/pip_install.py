@@ -58,10 +58,15 @@ CAUSES: tuple[tuple[str, str, str], ...] = (
         "build with fewer jobs: CMAKE_BUILD_PARALLEL_LEVEL=1",
     ),
     (
-        r"Could not find a version that satisfies the requirement|No matching distribution found"
-        r"|Failed to establish a new connection|Temporary failure in name resolution|Network is unreachable",
+        r"Failed to establish a new connection|Temporary failure in name resolution|Network is unreachable"
+        r"|from versions: none\)",
         "pip could not reach the package index",
         "check the network or the proxy (pip's --index-url / PIP_INDEX_URL)",
+    ),
+    (
+        r"Could not find a version that satisfies the requirement|No matching distribution found",
+        "the package index has no version that fits the pins and this Python",
+        "use Python 3.10 or newer, or regenerate constraints.txt with scripts/lock.sh",
     ),
 )
 
@@ -83,6 +88,18 @@ def percent(line: str) -> int | None:
     if m and int(m.group(2)) > 0:
         return min(100, 100 * int(m.group(1)) // int(m.group(2)))
     return None
+
+
+def telling_line(log: str) -> str:
+    """The line of a failed log that says most: the first compiler or CMake error, else pip's
+    error, else the last line that is more than pip's box drawing."""
+    lines = [ln.strip() for ln in log.splitlines() if ln.strip()]
+    for pattern in (r"(^|\s)(fatal )?error:|CMake Error", r"^ERROR:|^error:"):
+        found = [ln for ln in lines if re.search(pattern, ln) and "subprocess-exited-with-error" not in ln]
+        if found:
+            return found[0]
+    plain = [ln for ln in lines if not re.match(r"^[╰│─>\s]+", ln) and not ln.startswith("note:")]
+    return (plain or lines or [""])[-1]
 
 
 def installed_version(name: str = PACKAGE) -> str | None:
@@ -222,13 +239,22 @@ def run(pip_args: list[str], log_path: Path, stream=sys.stderr, python: str = sy
         thread = threading.Thread(target=ticker, daemon=True)
         thread.start()
         assert proc.stdout is not None
-        for text in proc.stdout:
-            log.write(text)
-            rep.line(text)
-        code = proc.wait()
-        stop.set()
-        thread.join()
+        try:
+            for text in proc.stdout:
+                log.write(text)
+                rep.line(text)
+            code = proc.wait()
+        except KeyboardInterrupt:
+            proc.terminate()
+            proc.wait()
+            code = 130
+        finally:
+            stop.set()
+            thread.join()
     rep.done()
+    if code == 130 or code < 0:
+        rep.say(f"install stopped ({'interrupted' if code == 130 else f'pip killed by signal {-code}'}); log: {log_path}")
+        return 130 if code == 130 else 128 - code
     if code == 0 and not rep.building and (have is None or (pinned and have != pinned)):
         rep.say(f"{PACKAGE}: pip's cached build was used (nothing compiled)")
     if code != 0:
@@ -237,8 +263,7 @@ def run(pip_args: list[str], log_path: Path, stream=sys.stderr, python: str = sy
             what, fix = found
             rep.say(f"error: install failed: {what}; {fix} (full log: {log_path})")
         else:
-            tail = [ln for ln in log_path.read_text(encoding="utf-8", errors="replace").splitlines() if ln.strip()][-1:]
-            rep.say(f"error: install failed (pip exit {code}): {tail[0].strip() if tail else ''} (full log: {log_path})")
+            rep.say(f"error: install failed (pip exit {code}): {telling_line(log_path.read_text(errors='replace'))} (full log: {log_path})")
     return code
 
 

@@ -61,6 +61,71 @@ def test_only_commands_that_load_native_code_are_forked():
     assert not crash_guard.wanted(["ask"], {"_CODER_COMPLETE": "complete_bash"})
 
 
+_GUARDED = """
+import os, signal, sys, time
+from coder_cli.crash_guard import run_guarded
+what = sys.argv[1]
+def body():
+    if what == "abort":
+        os.abort()
+    if what == "exit":
+        return 7
+    try:
+        print("ready", flush=True)
+        time.sleep(30)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr, flush=True)
+        return 130
+    return 0
+sys.exit(run_guarded(["ask"], body, {}))
+"""
+
+
+def _guarded(what: str, ignore_sigchld: bool = False, **kw) -> subprocess.Popen:
+    code = _GUARDED
+    if ignore_sigchld:  # as a parent that ignores SIGCHLD leaves it to what it execs
+        code = "import signal; signal.signal(signal.SIGCHLD, signal.SIG_IGN)\n" + code
+    return subprocess.Popen([sys.executable, "-c", code, what], text=True, **kw)
+
+
+def test_the_guard_passes_the_exit_code_and_reports_a_crash_without_a_model():
+    p = _guarded("exit", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert p.wait(timeout=30) == 7
+    p = _guarded("abort", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, err = p.communicate(timeout=30)
+    assert p.returncode == 3
+    assert err.startswith("error: coder crashed in native code with SIGABRT (in body, ")
+
+
+def test_an_inherited_ignored_sigchld_does_not_hang_the_guard():
+    p = _guarded("exit", ignore_sigchld=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert p.wait(timeout=30) == 7
+
+
+def test_a_terminals_ctrl_c_reaches_the_command_once():
+    import pty
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the guarded command on a terminal of its own
+        os.execv(sys.executable, [sys.executable, "-c", _GUARDED, "sleep"])
+    out = b""
+    deadline = time.monotonic() + 30
+    while b"ready" not in out and time.monotonic() < deadline:
+        out += os.read(fd, 1024)
+    os.write(fd, b"\x03")  # Ctrl-C: SIGINT from the terminal to the whole foreground group
+    while time.monotonic() < deadline:
+        try:
+            chunk = os.read(fd, 1024)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 130, out
+    assert out.count(b"interrupted") == 1, out
+
+
 def test_fault_specs():
     assert Fault.parse(None) is None
     f = Fault.parse("segv@extra_bufts")
@@ -129,7 +194,7 @@ def test_a_signal_sent_to_the_command_reaches_the_child(model_home):
     proc, child = _start_hanging(model_home)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert proc.returncode == -signal.SIGTERM, err  # the command dies of the signal its child died of
     assert not child.is_running() or child.status() == psutil.STATUS_ZOMBIE
 
     proc, child = _start_hanging(model_home)

@@ -138,6 +138,15 @@ def test_known_causes_and_progress_formats():
     assert m.diagnose("write error: No space left on device")[0] == "the disk is full"
     assert m.diagnose("c++: fatal error: Killed signal terminated program cc1plus")[1].endswith("CMAKE_BUILD_PARALLEL_LEVEL=1")
     assert m.diagnose("all good") is None
+    assert m.diagnose("ERROR: Could not find a version that satisfies the requirement x (from versions: none)")[0] == (
+        "pip could not reach the package index"
+    )
+    assert m.diagnose("ERROR: Could not find a version that satisfies the requirement x (from versions: 0.1, 0.2)")[0] == (
+        "the package index has no version that fits the pins and this Python"
+    )
+    pip_tail = "  ggml.c:12:1: error: unknown type name 'foo'\n  error: subprocess-exited-with-error\n  ╰─> llama-cpp-python\n"
+    assert m.telling_line(pip_tail) == "ggml.c:12:1: error: unknown type name 'foo'"
+    assert m.telling_line("step one\nstep two\n╰─> llama-cpp-python\n") == "step two"
     assert m.percent("  [87/193] /usr/bin/g++ -c a.cpp") == 45
     assert m.percent("[ 45%] Building CXX object ggml.o") == 45
     assert m.percent("Processing /repo") is None

@@ -47,18 +47,28 @@ def test_the_config_key_and_its_environment_variable(tmp_path):
         config.load(home, tmp_path, {"CODER_EXTRA_BUFTS": "maybe"})
 
 
-def test_the_params_hook_sets_the_field_for_one_load_and_restores_the_binding():
+def test_the_params_hook_sets_the_field_for_one_load_in_this_thread_only():
+    import threading
+
     import llama_cpp
 
-    original = llama_cpp.llama_cpp.llama_model_default_params
-    assert original().use_extra_bufts is True  # llama.cpp's default
+    defaults = lambda: llama_cpp.llama_cpp.llama_model_default_params()  # noqa: E731 - looked up at call time
+    assert defaults().use_extra_bufts is True  # llama.cpp's default
+    seen = {}
     with model_params(llama_cpp, use_extra_bufts=False):
-        assert llama_cpp.llama_cpp.llama_model_default_params().use_extra_bufts is False
-    assert llama_cpp.llama_cpp.llama_model_default_params is original
+        assert defaults().use_extra_bufts is False
+        other = threading.Thread(target=lambda: seen.update(other=defaults().use_extra_bufts))
+        other.start()
+        other.join()
+        with model_params(llama_cpp, use_extra_bufts=True):  # nested: the inner value, then the outer again
+            assert defaults().use_extra_bufts is True
+        assert defaults().use_extra_bufts is False
+    assert seen == {"other": True}  # a Llama built by another thread meanwhile keeps the default
+    assert defaults().use_extra_bufts is True
     with pytest.raises(BindingMismatch, match="no_such_field"):
         with model_params(llama_cpp, no_such_field=1):
             pass
-    assert llama_cpp.llama_cpp.llama_model_default_params is original
+    assert defaults().use_extra_bufts is True
 
 
 _LOAD = """

@@ -52,6 +52,41 @@ def test_the_ladder_stops_at_the_first_setting_that_works():
     assert report.as_dict()["working_changes"] == {"flash_attn": False}
 
 
+def test_a_setting_is_not_blamed_for_a_slow_first_load():
+    calls = []
+
+    def attempt(label, changes):
+        calls.append(label)
+        outcome = "hung" if len(calls) == 1 else "ok"  # the first load read a cold disk
+        return Attempt(label, changes, outcome)
+
+    report = run_ladder(FULL, attempt)
+    assert calls == ["as configured", "extra buffer types off", "as configured, again"]
+    assert report.working.changes == {}  # nothing to write
+
+
+def test_an_out_of_memory_kill_ends_the_ladder():
+    calls = []
+
+    def attempt(label, changes):
+        calls.append(label)
+        return Attempt(label, changes, "killed", "SIGKILL: out of memory, most likely")
+
+    report = run_ladder(FULL, attempt)
+    assert calls == ["as configured"] and report.working is None
+
+
+def test_the_probe_does_not_import_from_the_working_directory(tmp_path, monkeypatch):
+    """A json.py in the user's project must not run in place of the standard library's."""
+    from coder_cli.actions.probe import child_attempt
+
+    (tmp_path / "json.py").write_text("raise SystemExit('shadowed')\n")
+    monkeypatch.chdir(tmp_path)
+    a = child_attempt({"path": str(tmp_path / "missing.gguf")}, 30)("as configured", {})
+    assert a.outcome == "failed" and "shadowed" not in a.detail
+    assert "missing.gguf" in a.detail
+
+
 def _doctor(model_home, *args, **env):
     return run_cli(["doctor", "--no-bench", "--json", *args], model_home, **env)
 
@@ -101,7 +136,8 @@ def test_a_hanging_probe_is_killed_within_its_timeout(fresh_home):
     first = json.loads(r.stdout)["probe"]["attempts"][0]
     assert first["outcome"] == "hung" and 8 <= first["seconds"] < 12
     assert elapsed < 40
-    leftovers = [p for p in psutil.process_iter(["cmdline"]) if "coder_cli.engine.probe" in " ".join(p.info["cmdline"] or [])]
+    mine = str(fresh_home)
+    leftovers = [p for p in psutil.process_iter(["cmdline"]) if mine in " ".join(p.info["cmdline"] or [])]
     assert leftovers == []
 
 
@@ -135,6 +171,30 @@ def test_config_set_keeps_the_other_lines(tmp_path):
     assert exc.value.hint == "did you mean 'threads'?"
     with pytest.raises(config.ConfigError, match="invalid value"):
         config.set_user_value(home, "extra_bufts", "perhaps")
+
+
+def test_config_set_writes_valid_toml_through_a_symlink(tmp_path):
+    real = tmp_path / "dotfiles" / "coder.toml"
+    real.parent.mkdir()
+    real.write_text('"threads" = 2  # mine\n')
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").symlink_to(real)
+    config.set_user_value(home, "threads", 3)
+    config.set_user_value(home, "model", 'a\tb"\x7f\x1bc')
+    assert (home / "config.toml").is_symlink()
+    assert config.read_file(real) == {"threads": 3, "model": 'a\tb"\x7f\x1bc'}
+
+
+def test_config_set_repairs_a_broken_value_and_masks_a_key(tmp_path):
+    from tests.conftest import run_inprocess
+
+    (tmp_path / "config.toml").write_text('threads = "lots"\n')
+    r = run_inprocess(["config", "set", "threads", "4"], tmp_path, tmp_path)
+    assert r.code == 0, r.stderr
+    assert config.read_file(tmp_path / "config.toml") == {"threads": 4}
+    r = run_inprocess(["config", "set", "api_key", "sk-live-0123456789abcdef"], tmp_path, tmp_path)
+    assert r.code == 0 and "0123456789abcdef" not in r.stderr and "****cdef" in r.stderr
 
 
 def test_the_scripts_variable_is_not_a_config_key(tmp_path):

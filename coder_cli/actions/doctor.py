@@ -128,7 +128,7 @@ def probe(settings, store, timeout: float, progress=None, environ=None):
 
     model = store.resolve(settings.model)
     load = {
-        "path": str(model.path),
+        "path": os.path.abspath(model.path),
         "ctx": min(settings.ctx, model.manifest.context_length) if model.manifest else settings.ctx,
         "batch": settings.batch,
         "kv_type": settings.kv_type,

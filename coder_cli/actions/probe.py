@@ -31,7 +31,7 @@ DEFAULT_TIMEOUT = 60.0
 class Attempt:
     label: str
     changes: dict  # config key -> value, relative to the configured settings
-    outcome: str  # "ok", "crashed", "hung", "failed"
+    outcome: str  # "ok", "crashed", "killed" (SIGKILL), "hung", "failed"
     detail: str = ""  # signal name and frame, the error, or the timing
     seconds: float = 0.0
     result: dict = field(default_factory=dict)
@@ -56,7 +56,9 @@ class ProbeReport:
 
     @property
     def working(self) -> Attempt | None:
-        return next((a for a in self.attempts if a.ok), None)
+        """The attempt to keep: the settings as configured when a retry of them worked."""
+        ok = [a for a in self.attempts if a.ok]
+        return next((a for a in ok if not a.changes), ok[0] if ok else None)
 
     @property
     def defaults_work(self) -> bool:
@@ -87,7 +89,11 @@ def steps(resolved: dict) -> list[tuple[str, dict]]:
 
 
 def run_ladder(resolved: dict, attempt: Callable[[str, dict], Attempt], progress=None) -> ProbeReport:
-    """Try each step until one works; PROGRESS(i, n, label) before each, PROGRESS(attempt) after."""
+    """Try each step until one works; PROGRESS(i, n, label, None) before each, PROGRESS(i, n, label,
+    attempt) after. A step that works after one that hung is checked against the settings as
+    configured once more: a cold disk makes a first load slow, and no setting should be blamed
+    for that. A child killed by SIGKILL (the kernel's out-of-memory killer, most likely) ends the
+    ladder: no setting here changes how much memory a model needs."""
     ladder = steps(resolved)
     attempts: list[Attempt] = []
     for i, (label, changes) in enumerate(ladder, 1):
@@ -97,7 +103,14 @@ def run_ladder(resolved: dict, attempt: Callable[[str, dict], Attempt], progress
         attempts.append(a)
         if progress:
             progress(i, len(ladder), label, a)
+        if a.outcome == "killed":
+            break
         if a.ok:
+            if changes and any(p.outcome == "hung" for p in attempts):
+                again = attempt("as configured, again", {})
+                attempts.append(again)
+                if progress:
+                    progress(i, len(ladder), again.label, again)
             break
     return ProbeReport(attempts)
 
@@ -108,7 +121,9 @@ def child_attempt(load: dict, timeout: float, environ=None) -> Callable[[str, di
 
     def attempt(label: str, changes: dict) -> Attempt:
         settings = {**load, **changes}
-        cmd = [sys.executable, "-m", "coder_cli.engine.probe", json.dumps(settings)]
+        # Not `-m`: that puts the working directory first on sys.path, and a json.py or a coder_cli/
+        # folder in the user's project would run in place of ours.
+        cmd = [sys.executable, "-c", _CHILD, json.dumps(settings)]
         t0 = time.perf_counter()
         proc = subprocess.Popen(
             cmd,
@@ -117,6 +132,7 @@ def child_attempt(load: dict, timeout: float, environ=None) -> Callable[[str, di
             stdin=subprocess.DEVNULL,
             env=dict(os.environ if environ is None else environ),
             start_new_session=True,
+            cwd=os.path.dirname(os.path.abspath(settings["path"])),
         )
         try:
             out, err = proc.communicate(timeout=timeout)
@@ -124,8 +140,14 @@ def child_attempt(load: dict, timeout: float, environ=None) -> Callable[[str, di
             _kill_group(proc)
             proc.communicate()
             return Attempt(label, changes, "hung", f"no answer in {timeout:g} s; killed", time.perf_counter() - t0)
+        finally:
+            if proc.poll() is None:  # Ctrl-C or another exception while waiting: the probe goes too
+                _kill_group(proc)
+                proc.wait()
         seconds = time.perf_counter() - t0
         text_err = err.decode("utf-8", "replace")
+        if proc.returncode == -signal.SIGKILL:
+            return Attempt(label, changes, "killed", "SIGKILL: out of memory, most likely", seconds)
         if proc.returncode < 0:
             return Attempt(label, changes, "crashed", _crash_detail(-proc.returncode, text_err), seconds)
         try:
@@ -139,6 +161,9 @@ def child_attempt(load: dict, timeout: float, environ=None) -> Callable[[str, di
         return Attempt(label, changes, "ok", detail, seconds, result)
 
     return attempt
+
+
+_CHILD = "import sys; sys.path.pop(0); from coder_cli.engine.probe import main; sys.exit(main(sys.argv[1:]))"
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

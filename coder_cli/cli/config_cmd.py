@@ -40,10 +40,14 @@ def set_(
 ) -> int:
     """Set KEY in the user config file ($CODER_HOME/config.toml), keeping its other lines."""
     from coder_cli import config
+    from coder_cli.cli.common import environment
+    from coder_cli.ui.console import Diagnostics
 
-    rt = runtime(ctx)
-    path = config.set_user_value(rt.home, key, value)
-    rt.diag.note(f"{key} = {config.format_value(config.KEYS[key].parse(value))} in {path}")
+    # Not the runtime: it loads every layer, and a broken one is what this may be here to fix.
+    env = environment(ctx)
+    path = config.set_user_value(config.coder_home(env.environ), key, value)
+    shown = _mask(value) if key == "api_key" else config.format_value(config.KEYS[key].parse(value))
+    Diagnostics(env).note(f"{key} = {shown} in {path}")
     return 0
 
 

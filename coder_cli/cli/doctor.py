@@ -34,7 +34,8 @@ def doctor(
     loads and decodes (in a child process, trying safer settings when it crashes); measure speed.
 
     Exit 0 when the model works (as configured, or with settings written to the config now),
-    1 when it works only with settings not written, 3 when nothing works.
+    1 when it works only with settings not written (or written but overridden by the project,
+    the environment or a flag), 3 when nothing works.
     """
     from coder_cli.actions.doctor import measure_with, system_report
 
@@ -144,10 +145,10 @@ def _probe(rt, report: dict, timeout: float, yes: bool, quiet: bool) -> int:
         config.set_user_value(rt.home, key, value)
     report["probe"]["written"] = str(target)
     rt.diag.note(f"wrote {keep} to {target}")
-    for key, origin in origins.items():
-        if origin not in ("default", str(target)):
-            rt.diag.warn(f"{key} is also set by {origin}, which comes before {target}: change it there too")
-    return 0
+    overridden = {key: origin for key, origin in origins.items() if origin not in ("default", str(target))}
+    for key, origin in overridden.items():
+        rt.diag.warn(f"{key} is also set by {origin}, which comes before {target}: change it there too")
+    return 1 if overridden else 0
 
 
 def _probe_lines(p: dict | None) -> list[str]:

@@ -8,10 +8,10 @@ The build says so in ``llama_print_system_info()`` (``AMX_INT8 = 1``). Loading w
 avoids it; the cost is the x86/ARM weight repack as well (measured: benchmarks/extra_bufts.py).
 
 ``Llama(...)`` takes no ``use_extra_bufts`` argument: it builds its model parameters from
-``llama_cpp.llama_model_default_params()`` inside ``__init__``. ``model_params`` wraps that one
-call, under a lock, for the duration of one load; the engine then checks the field on the
-``model_params`` object that ``Llama`` kept, so a binding that stops calling it is an error,
-not a silent crash.
+``llama_cpp.llama_model_default_params()`` inside ``__init__``. ``model_params`` wraps that
+function (once, for good) with one that applies overrides set for the current thread only, for
+the duration of one load; the engine then checks the field on the ``model_params`` object that
+``Llama`` kept, so a binding that stops calling it is an error, not a silent crash.
 
 Nothing here imports ``llama_cpp`` at module level: the decision is pure, and tests inject the
 system-info string.
@@ -30,7 +30,8 @@ class BindingMismatch(Exception):
 
 
 _FEATURE = re.compile(r"([A-Za-z0-9_]+)\s*=\s*([^|]+?)\s*(?:\||$)")
-_PARAMS_LOCK = threading.Lock()
+_INSTALL_LOCK = threading.Lock()
+_OVERRIDES = threading.local()
 
 
 def features(system_info: str) -> dict[str, str]:
@@ -68,24 +69,36 @@ def decide_extra_bufts(setting: str | bool, system_info: str) -> ExtraBufts:
 
 @contextmanager
 def model_params(llama_cpp_module, **fields) -> Iterator[None]:
-    """While active, ``llama_model_default_params()``, which ``Llama.__init__`` calls to start its
-    model parameters, returns them with FIELDS set. One load at a time (a lock), restored after."""
+    """While active, in this thread only, ``llama_model_default_params()`` (which ``Llama.__init__``
+    calls to start its model parameters) returns them with FIELDS set. The binding's function is
+    wrapped once, for good; the wrapper changes nothing for other threads or outside this block."""
     lowlevel = llama_cpp_module.llama_cpp
-    original = lowlevel.llama_model_default_params
     names = {name for name, _ in lowlevel.llama_model_params._fields_}
     unknown = sorted(set(fields) - names)
     if unknown:
         raise BindingMismatch(f"this llama-cpp-python's llama_model_params has no {', '.join(unknown)}")
+    _install(lowlevel)
+    previous = getattr(_OVERRIDES, "fields", None)
+    _OVERRIDES.fields = {**(previous or {}), **fields}
+    try:
+        yield
+    finally:
+        _OVERRIDES.fields = previous
 
-    def defaults():
-        params = original()
-        for name, value in fields.items():
-            setattr(params, name, value)
-        return params
 
-    with _PARAMS_LOCK:
+def _install(lowlevel) -> None:
+    with _INSTALL_LOCK:
+        current = lowlevel.llama_model_default_params
+        if getattr(current, "coder_overrides", False):
+            return
+        original = current
+
+        def defaults():
+            params = original()
+            for name, value in (getattr(_OVERRIDES, "fields", None) or {}).items():
+                setattr(params, name, value)
+            return params
+
+        defaults.coder_overrides = True
+        defaults.original = original
         lowlevel.llama_model_default_params = defaults
-        try:
-            yield
-        finally:
-            lowlevel.llama_model_default_params = original

@@ -1,6 +1,6 @@
 """The load-and-decode probe that `coder doctor` runs in a child process.
 
-``python -m coder_cli.engine.probe '{"path": ..., "gpu_layers": ..., ...}'`` loads the model with
+``main(['{"path": ..., "gpu_layers": ..., ...}'])`` (run by actions/probe.py) loads the model with
 those settings, reads a short prompt and generates a few tokens, and prints one JSON line: what
 it loaded with and how long each step took. A crash or a hang in llama.cpp kills only this child;
 the parent (actions/probe.py) sees the signal or the timeout and tries safer settings.
@@ -57,9 +57,10 @@ def probe(settings: dict) -> dict:
 
 
 def main(argv: list[str]) -> int:
-    from coder_cli.crash_guard import report_to
+    from coder_cli.crash_guard import die_with_parent, report_to
 
     report_to(sys.stderr.fileno())
+    die_with_parent(os.getppid())
     settings = json.loads(argv[0])
     try:
         result = probe(settings)

@@ -3,8 +3,9 @@
 For each Python given (each with its own llama-cpp-python build; default: this one), loads the
 model in a child process with ``use_extra_bufts`` on and off (coder's engine, engine/native.py)
 and measures, llama-bench style, prompt processing (``--pp`` tokens, cold) and generation
-(``--tg`` tokens after a short prompt, greedy, end-of-text ignored): medians of ``--reps``.
-A child that dies (the AMX repack crash) is reported as such, not retried.
+(``--tg`` tokens after a short prompt, greedy, end-of-text ignored): medians of ``--reps``,
+both settings loaded in one child and measured in alternation. A setting whose child dies (the
+AMX repack crash) in a short first run is reported as such, not measured.
 
 Usage: python benchmarks/extra_bufts.py [--python PATH ...] [--model default] [--reps 3]
 """
@@ -26,33 +27,41 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def child(spec: dict) -> dict:
+    """Load the model once per setting in SPEC["settings"] (both in this process), then measure
+    them in alternation, repetition by repetition, so a machine that speeds up or slows down
+    during the run (a shared VM does) affects both alike."""
     from statistics import median
 
     from coder_cli.engine.llama import LlamaEngine, system_info
 
-    engine = LlamaEngine(spec["path"], "bench", n_ctx=4096, threads=spec["threads"], extra_bufts=spec["extra_bufts"])
-    llm = engine._llm
+    engines = {
+        str(on): LlamaEngine(spec["path"], "bench", n_ctx=4096, threads=spec["threads"], extra_bufts=on)
+        for on in spec["settings"]
+    }
     source = (ROOT / "coder_cli" / "store.py").read_text()
-    pp, tg = [], []
+    pp: dict[str, list[float]] = {k: [] for k in engines}
+    tg: dict[str, list[float]] = {k: [] for k in engines}
     for i in range(spec["reps"]):
-        tokens = engine.tokenize(f"# repetition {i}\n{source}")[: spec["pp"]]
-        llm.reset()
-        t0 = time.perf_counter()
-        llm.eval(tokens)
-        pp.append(len(tokens) / (time.perf_counter() - t0))
-        llm.reset()
-        prompt = engine.tokenize(f"# {i}\ndef parse(text):\n")
-        count, first = 0, None
-        for _ in llm.generate(prompt, top_k=1, temp=0.0, reset=True):
-            count += 1
-            if count == 1:
-                first = time.perf_counter()
-            if count > spec["tg"]:
-                break
-        tg.append(spec["tg"] / (time.perf_counter() - first))
-    out = {"pp": median(pp), "tg": median(tg), "extra_bufts": engine.info.extra_bufts, "system_info": system_info()}
-    engine.close()
-    return out
+        for key, engine in engines.items():
+            llm = engine._llm
+            tokens = engine.tokenize(f"# repetition {i}\n{source}")[: spec["pp"]]
+            llm.reset()
+            t0 = time.perf_counter()
+            llm.eval(tokens)
+            pp[key].append(len(tokens) / (time.perf_counter() - t0))
+            prompt = engine.tokenize(f"# {i}\ndef parse(text):\n")
+            count, first = 0, time.perf_counter()
+            for _ in llm.generate(prompt, top_k=1, temp=0.0, reset=True):
+                count += 1
+                if count == 1:
+                    first = time.perf_counter()
+                if count > spec["tg"]:
+                    break
+            tg[key].append(spec["tg"] / (time.perf_counter() - first))
+    out = {key: {"pp": median(pp[key]), "tg": median(tg[key])} for key in engines}
+    for engine in engines.values():
+        engine.close()
+    return {"results": out, "system_info": system_info()}
 
 
 def run_child(python: str, spec: dict, timeout: float) -> dict:
@@ -108,22 +117,25 @@ def main() -> None:
     rows = []
     for python in args.python or [sys.executable]:
         name = build_name(python)
-        got = {}
+        base = {"path": str(path), "threads": threads}
+        # First a short run per setting on its own: a setting whose child dies is reported, not measured.
+        alive, dead = [], {}
         for setting in (True, False):
-            spec = {"path": str(path), "threads": threads, "extra_bufts": setting, "reps": args.reps, "pp": args.pp, "tg": args.tg}
-            got[setting] = run_child(python, spec, timeout=600)
-        for setting in (True, False):
-            g = got[setting]
-            cells = [name, "on" if setting else "off"]
-            if "error" in g:
-                cells += [g["error"], "", "", ""]
+            check = run_child(python, {**base, "settings": [setting], "reps": 1, "pp": 32, "tg": 4}, timeout=300)
+            if "error" in check:
+                dead[setting] = check["error"]
             else:
-                base = got[True]
-                ratio = (
-                    ("", "")
-                    if setting or "error" in base
-                    else (f"{g['pp'] / base['pp']:.3f}", f"{g['tg'] / base['tg']:.3f}")
-                )
+                alive.append(setting)
+        got = run_child(python, {**base, "settings": alive, "reps": args.reps, "pp": args.pp, "tg": args.tg}, 1800)
+        results = got.get("results", {})
+        for setting in (True, False):
+            cells = [name, "on" if setting else "off"]
+            g = results.get(str(setting))
+            if g is None:
+                cells += [dead.get(setting, got.get("error", "?")), "", "", ""]
+            else:
+                on = results.get("True")
+                ratio = ("", "") if setting or on is None else (f"{g['pp'] / on['pp']:.3f}", f"{g['tg'] / on['tg']:.3f}")
                 cells += [f"{g['pp']:.1f}", f"{g['tg']:.1f}", *ratio]
             rows.append(cells)
     print(table(["llama.cpp build", "extra bufts", "pp tokens/s", "tg tokens/s", "pp off/on", "tg off/on"], rows))

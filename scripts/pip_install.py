@@ -203,13 +203,13 @@ class Reporter:
         elif now - self.last_line >= 60:
             self.say(f"  still {'building llama.cpp' if self.building else 'installing'} ({clock(now - self.started)})")
 
-    def done(self) -> None:
+    def done(self, ok: bool = True) -> None:
         with self._lock:
             if self.tty and self._shown:
                 self.stream.write("\r\033[K")
                 self.stream.flush()
                 self._shown = ""
-        if self.building:
+        if self.building and ok:
             self.say(f"built llama.cpp in {clock(time.monotonic() - self.build_started)}")
 
 
@@ -251,7 +251,7 @@ def run(pip_args: list[str], log_path: Path, stream=sys.stderr, python: str = sy
         finally:
             stop.set()
             thread.join()
-    rep.done()
+    rep.done(ok=code == 0)
     if code == 130 or code < 0:
         rep.say(f"install stopped ({'interrupted' if code == 130 else f'pip killed by signal {-code}'}); log: {log_path}")
         return 130 if code == 130 else 128 - code

@@ -108,6 +108,7 @@ def test_a_failed_build_ends_with_the_line_that_matters(fake_venv, tmp_path):
     assert last.startswith("error: install failed: no C/C++ compiler found")
     assert "build-essential" in last and f"full log: {fake_venv / 'pip-install.log'}" in last
     assert not any(c.startswith("coder") for c in calls)  # nothing runs after a failed install
+    assert "built llama.cpp" not in r.stderr
 
 
 def test_an_unknown_failure_shows_the_last_line_of_the_log(fake_venv, tmp_path):

@@ -24,13 +24,7 @@ from collections.abc import Callable
 ENV = "CODER_CRASH_GUARD"
 # The commands that load llama.cpp (or parse with tree-sitter); the others stay one process.
 GUARDED = {"ask", "chat", "fix", "complete", "review", "commit-msg", "doctor", "serve", "map"}
-CRASHES = {
-    signal.SIGSEGV: "SIGSEGV",
-    signal.SIGABRT: "SIGABRT",
-    signal.SIGBUS: "SIGBUS",
-    signal.SIGILL: "SIGILL",
-    signal.SIGFPE: "SIGFPE",
-}
+CRASHES = frozenset({signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS, signal.SIGILL, signal.SIGFPE})
 _PASSED_ON = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
 CRASH_EXIT = 3
 STAGE = "coder-stage: "
@@ -47,6 +41,14 @@ def mark(stage: str) -> None:
             os.write(_report_fd, f"{STAGE}{stage}\n".encode())
         except OSError:
             pass
+
+
+def signal_name(signum: int) -> str:
+    """SIGSEGV for 11; "signal N" for a number this platform has no name for."""
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
 
 
 def command_of(args: list[str]) -> str | None:
@@ -169,7 +171,7 @@ def _wait(pid: int, read_fd: int, watched: set, args: list[str], terminal) -> in
     if sig in CRASHES:
         reader.join(timeout=2.0)  # EOF at the child's exit, unless a process it forked kept the pipe
         text = bytes(report).decode("utf-8", "replace")
-        sys.stderr.write(crash_line(CRASHES[sig], text, command_of(args), _save(report)) + "\n")
+        sys.stderr.write(crash_line(signal_name(sig), text, command_of(args), _save(report)) + "\n")
         return CRASH_EXIT
     if sig == signal.SIGKILL:
         sys.stderr.write("coder: killed (SIGKILL); if nobody killed it, the system may have run out of memory\n")
@@ -185,6 +187,7 @@ def _wait(pid: int, read_fd: int, watched: set, args: list[str], terminal) -> in
 def _wait_status(pid: int, watched: set) -> int:
     """Wait for the child, passing signals sent to this process by other processes on to it."""
     if not hasattr(signal, "sigwaitinfo"):  # macOS: no siginfo; handlers pass everything but SIGINT on
+
         def forward(signum, frame) -> None:
             try:
                 os.kill(pid, signum)
@@ -277,7 +280,8 @@ def crash_line(signame: str, report: str, command: str | None, saved: str | None
     running = f" running `coder {command}`" if command else ""
     details = f" (report: {saved})" if saved else ""
     if in_llama:
-        return f"error: llama.cpp crashed with {what}{running}; run `coder doctor` to find a setting that works on this machine{details}"
+        hint = "run `coder doctor` to find a setting that works on this machine"
+        return f"error: llama.cpp crashed with {what}{running}; {hint}{details}"
     return f"error: coder crashed in native code with {what}{running}; please report it{details}"
 
 

@@ -43,7 +43,8 @@ CAUSES: tuple[tuple[str, str, str], ...] = (
         "install them: Debian/Ubuntu `apt-get install python3-dev`, Fedora `dnf install python3-devel`",
     ),
     (
-        r"cmake: (command )?not found|CMake (3\.\d+ )?(or higher )?is required|Could not find cmake|No such file or directory: 'cmake'",
+        r"cmake: (command )?not found|CMake (3\.\d+ )?(or higher )?is required|Could not find cmake"
+        r"|No such file or directory: 'cmake'",
         "cmake was not found",
         "install it: `pip install cmake`, Debian/Ubuntu `apt-get install cmake`, macOS `brew install cmake`",
     ),
@@ -213,7 +214,9 @@ class Reporter:
             self.say(f"built llama.cpp in {clock(time.monotonic() - self.build_started)}")
 
 
-def run(pip_args: list[str], log_path: Path, stream=sys.stderr, python: str = sys.executable, constraints: Path | None = None) -> int:
+def run(
+    pip_args: list[str], log_path: Path, stream=sys.stderr, python: str = sys.executable, constraints: Path | None = None
+) -> int:
     tty = stream.isatty() and os.environ.get("TERM") != "dumb"
     rep = Reporter(stream, tty)
     pinned = pinned_version(constraints) if constraints else None
@@ -263,7 +266,8 @@ def run(pip_args: list[str], log_path: Path, stream=sys.stderr, python: str = sy
             what, fix = found
             rep.say(f"error: install failed: {what}; {fix} (full log: {log_path})")
         else:
-            rep.say(f"error: install failed (pip exit {code}): {telling_line(log_path.read_text(errors='replace'))} (full log: {log_path})")
+            why = telling_line(log_path.read_text(errors="replace"))
+            rep.say(f"error: install failed (pip exit {code}): {why} (full log: {log_path})")
     return code
 
 

@@ -137,7 +137,6 @@ def test_fault_specs():
         Fault.parse("explode")
 
 
-
 @pytest.mark.model
 @pytest.mark.parametrize("kind, sig", [("segv", "SIGSEGV"), ("abort", "SIGABRT")])
 def test_a_crash_in_the_engine_is_one_line_and_exit_3(model_home, kind, sig):

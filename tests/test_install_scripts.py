@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import REPO
 
-_FAKE_PIP = r'''
+_FAKE_PIP = r"""
 import os, sys
 args = sys.argv[1:]
 with open(os.environ["FAKE_LOG"], "a") as log:
@@ -40,7 +40,7 @@ if mode == "mystery":
 for i in range(1, 41):
     print(f"  [{i}/40] /usr/bin/g++ -c ggml-{i}.cpp", flush=True)
 print("Successfully installed llama-cpp-python-0.3.36 coder-cli-0.1.0")
-'''
+"""
 
 _FAKE_CODER = """#!/bin/sh
 echo "coder $*" >> "$FAKE_LOG"

@@ -18,7 +18,9 @@ AMX_INFO = (
     "CPU : SSE3 = 1 | SSSE3 = 1 | AVX = 1 | AVX_VNNI = 1 | AVX2 = 1 | F16C = 1 | FMA = 1 | BMI2 = 1 | AVX512 = 1 | "
     "AVX512_VBMI = 1 | AVX512_VNNI = 1 | AVX512_BF16 = 1 | AMX_INT8 = 1 | LLAMAFILE = 1 | OPENMP = 1 | REPACK = 1 | "
 )
-PLAIN_INFO = "CPU : SSE3 = 1 | SSSE3 = 1 | AVX = 1 | AVX2 = 1 | F16C = 1 | FMA = 1 | BMI2 = 1 | LLAMAFILE = 1 | OPENMP = 1 | REPACK = 1 | "
+PLAIN_INFO = (
+    "CPU : SSE3 = 1 | SSSE3 = 1 | AVX = 1 | AVX2 = 1 | F16C = 1 | FMA = 1 | BMI2 = 1 | LLAMAFILE = 1 | OPENMP = 1 | REPACK = 1 | "
+)
 
 
 def test_system_info_is_read_feature_by_feature():
@@ -74,10 +76,12 @@ def test_the_params_hook_sets_the_field_for_one_load_in_this_thread_only():
 _LOAD = """
 import json, sys
 from coder_cli.engine.llama import LlamaEngine
-e = LlamaEngine(sys.argv[1], "t", n_ctx=512, build_info=sys.argv[2], extra_bufts=sys.argv[3] if sys.argv[3] == "auto" else sys.argv[3] == "true")
+from coder_cli.engine import GenParams
+setting = sys.argv[3] if sys.argv[3] == "auto" else sys.argv[3] == "true"
+e = LlamaEngine(sys.argv[1], "t", n_ctx=512, build_info=sys.argv[2], extra_bufts=setting)
 out = {"params": bool(e._llm.model_params.use_extra_bufts), "info": e.info.extra_bufts, "notes": e.info.notes}
 if sys.argv[4] == "decode":
-    out["text"] = e.complete(e.tokenize("def add(a, b):\\n    return"), __import__("coder_cli.engine", fromlist=["GenParams"]).GenParams(max_tokens=4)).text()
+    out["text"] = e.complete(e.tokenize("def add(a, b):\\n    return"), GenParams(max_tokens=4)).text()
 print(json.dumps(out))
 """
 

@@ -106,24 +106,20 @@ def measure(engine: Engine, n_prompt: int = 256, n_gen: int = 64) -> dict:
     }
 
 
-def resolved_load(settings) -> dict:
-    """What SETTINGS amount to on this build: extra_bufts, flash_attn, gpu_layers, threads."""
-    from coder_cli.engine.llama import gpu_backend, physical_cores, system_info
-    from coder_cli.engine.native import decide_extra_bufts
-
-    supported, _ = gpu_backend()
-    gl = settings.gpu_layers
+def resolved_load(settings, report: dict) -> dict:
+    """What SETTINGS amount to on this build, read from its system REPORT: extra_bufts,
+    flash_attn, gpu_layers (0 on a build without offload), threads."""
     return {
-        "extra_bufts": decide_extra_bufts(settings.extra_bufts, system_info()).on,
+        "extra_bufts": report["extra_bufts"]["chosen"],
         "flash_attn": bool(settings.flash_attn),
-        "gpu_layers": (-1 if supported else 0) if gl == "auto" else (gl if supported else 0),
-        "threads": settings.threads or physical_cores(),
+        "gpu_layers": report["gpu_layers"]["chosen"] if report["gpu_offload_supported"] else 0,
+        "threads": report["threads"]["chosen"],
     }
 
 
-def probe(settings, store, timeout: float, progress=None, environ=None):
-    """The self-check of actions/probe.py on the configured model; raises ModelError when there
-    is no model to load."""
+def probe(settings, store, report: dict, timeout: float, progress=None, environ=None):
+    """The self-check of actions/probe.py on the configured model (REPORT: system_report's, for
+    what the settings amount to on this build); raises ModelError when there is no model."""
     from coder_cli.actions.probe import child_attempt, run_ladder
 
     model = store.resolve(settings.model)
@@ -137,7 +133,7 @@ def probe(settings, store, timeout: float, progress=None, environ=None):
         "flash_attn": settings.flash_attn,
         "extra_bufts": settings.extra_bufts,
     }
-    return run_ladder(resolved_load(settings), child_attempt(load, timeout, environ), progress)
+    return run_ladder(resolved_load(settings, report), child_attempt(load, timeout, environ), progress)
 
 
 def measure_with(load: Callable[[], Engine]) -> dict:

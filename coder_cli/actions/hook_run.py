@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO
 
 from coder_cli.core.hooks import BLOCK_STATUS, SKIP_SOURCES, HookSettings, comment_chars, has_message, with_message
+from coder_cli.crash_guard import signal_name
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class Child:
     stdout: str
     stderr: str
     problem: str | None = None
+    timed_out: bool = False
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,7 @@ def run_child(cmd: Sequence[str], timeout: float, environ: Mapping[str, str], cw
             proc.communicate(timeout=5)
         except subprocess.TimeoutExpired:  # a grandchild in another session still holds the pipes
             pass
-        return Child(None, "", "", f"the model took over {timeout:g} s (timeout)")
+        return Child(None, "", "", f"the model took over {timeout:g} s (timeout)", timed_out=True)
     finally:
         if proc.poll() is None:  # Ctrl-C or another exception while waiting
             _kill_group(proc)
@@ -87,11 +89,7 @@ def run_child(cmd: Sequence[str], timeout: float, environ: Mapping[str, str], cw
     text_out = out.decode("utf-8", errors="replace")
     text_err = err.decode("utf-8", errors="replace")
     if proc.returncode < 0:
-        try:
-            how = signal.Signals(-proc.returncode).name
-        except ValueError:
-            how = f"signal {-proc.returncode}"
-        return Child(proc.returncode, text_out, text_err, f"{label} crashed ({how})")
+        return Child(proc.returncode, text_out, text_err, f"{label} crashed ({signal_name(-proc.returncode)})")
     return Child(proc.returncode, text_out, text_err)
 
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from coder_cli.crash_guard import describe, signal_name
 
 # (key, safer value, what it means)
 SAFER: tuple[tuple[str, object, str], ...] = (
@@ -24,7 +26,6 @@ SAFER: tuple[tuple[str, object, str], ...] = (
     ("gpu_layers", 0, "no GPU layers"),
     ("threads", 1, "one thread"),
 )
-DEFAULT_TIMEOUT = 60.0
 
 
 @dataclass
@@ -117,43 +118,31 @@ def run_ladder(resolved: dict, attempt: Callable[[str, dict], Attempt], progress
 
 def child_attempt(load: dict, timeout: float, environ=None) -> Callable[[str, dict], Attempt]:
     """An attempt that runs engine/probe.py in a child with LOAD (path and settings) plus the
-    step's changes, killed (its whole process group) after TIMEOUT seconds."""
+    step's changes: hook_run.run_child, in its own process group, killed whole after TIMEOUT
+    seconds or when doctor itself is interrupted."""
+    from coder_cli.actions.hook_run import run_child
 
     def attempt(label: str, changes: dict) -> Attempt:
         settings = {**load, **changes}
         # Not `-m`: that puts the working directory first on sys.path, and a json.py or a coder_cli/
         # folder in the user's project would run in place of ours.
         cmd = [sys.executable, "-c", _CHILD, json.dumps(settings)]
+        beside_model = Path(os.path.abspath(settings["path"])).parent
         t0 = time.perf_counter()
-        proc = subprocess.Popen(
-            cmd,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
-            env=dict(os.environ if environ is None else environ),
-            start_new_session=True,
-            cwd=os.path.dirname(os.path.abspath(settings["path"])),
-        )
-        try:
-            out, err = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            proc.communicate()
-            return Attempt(label, changes, "hung", f"no answer in {timeout:g} s; killed", time.perf_counter() - t0)
-        finally:
-            if proc.poll() is None:  # Ctrl-C or another exception while waiting: the probe goes too
-                _kill_group(proc)
-                proc.wait()
+        child = run_child(cmd, timeout, os.environ if environ is None else environ, beside_model, "the probe")
         seconds = time.perf_counter() - t0
-        text_err = err.decode("utf-8", "replace")
-        if proc.returncode == -signal.SIGKILL:
+        if child.timed_out:
+            return Attempt(label, changes, "hung", f"no answer in {timeout:g} s; killed", seconds)
+        if child.code is None:
+            return Attempt(label, changes, "failed", child.problem or "could not start", seconds)
+        if child.code == -signal.SIGKILL:
             return Attempt(label, changes, "killed", "SIGKILL: out of memory, most likely", seconds)
-        if proc.returncode < 0:
-            return Attempt(label, changes, "crashed", _crash_detail(-proc.returncode, text_err), seconds)
+        if child.code < 0:
+            return Attempt(label, changes, "crashed", describe(signal_name(-child.code), child.stderr)[0], seconds)
         try:
-            result = json.loads(out.decode("utf-8", "replace").strip().splitlines()[-1])
+            result = json.loads(child.stdout.strip().splitlines()[-1])
         except (ValueError, IndexError):
-            last = text_err.strip().splitlines()[-1:] or [f"exit {proc.returncode}"]
+            last = child.stderr.strip().splitlines()[-1:] or [f"exit {child.code}"]
             return Attempt(label, changes, "failed", last[0], seconds)
         if not result.get("ok"):
             return Attempt(label, changes, "failed", result.get("error", "failed"), seconds, result)
@@ -164,20 +153,3 @@ def child_attempt(load: dict, timeout: float, environ=None) -> Callable[[str, di
 
 
 _CHILD = "import sys; sys.path.pop(0); from coder_cli.engine.probe import main; sys.exit(main(sys.argv[1:]))"
-
-
-def _kill_group(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        proc.kill()
-
-
-def _crash_detail(signum: int, stderr: str) -> str:
-    from coder_cli.crash_guard import describe
-
-    try:
-        name = signal.Signals(signum).name
-    except ValueError:
-        name = f"signal {signum}"
-    return describe(name, stderr)[0]

@@ -146,13 +146,13 @@ class Runtime:
         from coder_cli.engine import connect_remote, connect_server, load_engine
         from coder_cli.engine.faults import ENV, Fault
 
-        fault = Fault.parse(self.env.environ.get(ENV))
         if use_server and self.settings.backend == "openai":
             return connect_remote(self.settings, self.diag.warn)
         if use_server:
             engine = connect_server(self.settings, self.store, self.home, self.env.environ, self.diag.warn)
             if engine is not None:
                 return engine
+        fault = Fault.parse(self.env.environ.get(ENV))
         if not self.env.stderr_isatty:
             return load_engine(self.settings, self.store, self.progress(), self.diag.warn, fault)
         from coder_cli.store import looks_like_path

@@ -112,7 +112,7 @@ def _probe(rt, report: dict, timeout: float, yes: bool, quiet: bool) -> int:
             rt.diag.note(f"probe {i}/{n}: {label}: {attempt.outcome} ({attempt.detail})")
 
     try:
-        found = probe(rt.settings, rt.store, timeout, progress, rt.env.environ)
+        found = probe(rt.settings, rt.store, report, timeout, progress, rt.env.environ)
     except ModelError as exc:
         report["probe"] = {"skipped": f"{exc.message} ({exc.hint})" if exc.hint else exc.message}
         return 0

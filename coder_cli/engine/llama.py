@@ -162,8 +162,8 @@ class LlamaEngine:
             extra_bufts=bufts.on,
         )
         self._decoded = False
-        armed = fault is not None and fault.applies(extra_bufts=bufts.on, flash_attn=flash_attn, gpu_layers=layers, threads=threads)
-        self._fault = fault if armed else None
+        load = {"extra_bufts": bufts.on, "flash_attn": flash_attn, "gpu_layers": layers, "threads": threads}
+        self._fault = fault if fault is not None and fault.applies(**load) else None
         self._template = None
         self._chat_stop_ids = {self.special_token_id(s) for s in chat_stops if self._has_special(s)}
         self._prompt_format = prompt_format

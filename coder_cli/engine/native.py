@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+
 class BindingMismatch(Exception):
     """The installed llama-cpp-python does not build its model parameters the way this module expects."""
 
@@ -88,10 +89,9 @@ def model_params(llama_cpp_module, **fields) -> Iterator[None]:
 
 def _install(lowlevel) -> None:
     with _INSTALL_LOCK:
-        current = lowlevel.llama_model_default_params
-        if getattr(current, "coder_overrides", False):
+        original = lowlevel.llama_model_default_params
+        if getattr(original, "coder_overrides", False):
             return
-        original = current
 
         def defaults():
             params = original()
@@ -100,5 +100,4 @@ def _install(lowlevel) -> None:
             return params
 
         defaults.coder_overrides = True
-        defaults.original = original
         lowlevel.llama_model_default_params = defaults

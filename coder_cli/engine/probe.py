@@ -14,7 +14,6 @@ import sys
 import time
 
 PROMPT = "def fibonacci(n):\n    "
-SETTINGS = ("gpu_layers", "threads", "flash_attn", "extra_bufts", "ctx", "kv_type", "batch")
 
 
 def probe(settings: dict) -> dict:

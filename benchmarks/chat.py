@@ -49,7 +49,7 @@ CONTEXT_FILES = ["coder_cli/core/prompts.py", "coder_cli/ui/confirm.py"]  # with
 def load(model: str, home: Path):
     from coder_cli import config
     from coder_cli.engine import load_engine
-    from coder_cli.store import Store
+    from coder_cli.model_store import Store
 
     environ = {"CODER_HOME": str(home)}
     settings = config.load(home, REPO, environ, {"model": model})

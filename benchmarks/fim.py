@@ -66,7 +66,7 @@ def passes(task: dict, fill: str, timeout: float = 10.0) -> bool:
 
 
 def bare_fill(engine, task: dict, cap: int) -> tuple[str, float]:
-    from coder_cli.core.fim import fim_layout
+    from coder_cli.core.fim_prompt import fim_layout
     from coder_cli.engine import GenParams
 
     t0 = time.perf_counter()

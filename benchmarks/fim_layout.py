@@ -32,8 +32,8 @@ def main() -> None:
     args = ap.parse_args()
 
     from coder_cli import manifest
-    from coder_cli.core.fim import fim_layout
     from coder_cli.core.fim_post import choose_mode, cursor, finish
+    from coder_cli.core.fim_prompt import fim_layout
     from coder_cli.engine import GenParams
     from coder_cli.engine.llama import LlamaEngine
 

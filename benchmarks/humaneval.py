@@ -78,7 +78,7 @@ def main() -> None:
     paths = args.paths.split(",")
     home = Path(tempfile.mkdtemp(prefix="coder-humaneval-"))
     model_path = store_path(home, args.model)
-    from coder_cli.core.prompts import ASK_SYSTEM
+    from coder_cli.core.ask_prompts import ASK_SYSTEM
 
     llm = None
     if "direct" in paths:

@@ -64,7 +64,7 @@ def parse_stats(err: str) -> dict:
 
 
 def bench_generation(model_path: Path, home: Path, model: str, n: int, reps: int, threads: int) -> dict:
-    from coder_cli.core.prompts import ask_messages, ask_parts
+    from coder_cli.core.ask_prompts import ask_messages, ask_parts
 
     messages = ask_messages(ask_parts(GEN_PROMPT, None, [], None))
     llm = raw_llama(model_path, threads)

@@ -105,7 +105,7 @@ def scripted(tmp_path: Path):
 def model_home(tmp_path_factory) -> Path:
     """A CODER_HOME with the default model installed from the offline mirror."""
     from coder_cli import manifest
-    from coder_cli.store import Store
+    from coder_cli.model_store import Store
 
     h = tmp_path_factory.mktemp("model-home")
     store = Store(h)
@@ -119,7 +119,7 @@ def model_home(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def model_path(model_home: Path) -> Path:
     from coder_cli import manifest
-    from coder_cli.store import Store
+    from coder_cli.model_store import Store
 
     return Store(model_home).path_of(manifest.default())
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from coder_cli.context import lookups
-from coder_cli.context.languages import language_for
 from coder_cli.context.repomap import RepoIndex, build_map
 from coder_cli.context.tags import extract
+from coder_cli.core.languages import language_for
 from tests.conftest import clean_environ, run_inprocess
 
 FIXTURES = Path(__file__).parent / "fixtures" / "tags"

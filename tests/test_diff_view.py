@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from coder_cli.core.diffview import PIECE_LINES, pack, pieces, render_hunk
+from coder_cli.core.diff_packing import PIECE_LINES, pack, pieces, render_hunk
 from coder_cli.core.patch import classify, exclusion, parse_diff, unquote, whole_file
 
 

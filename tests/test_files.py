@@ -5,7 +5,9 @@ import stat
 import pytest
 
 from coder_cli.errors import UsageError
-from coder_cli.files import UndoJournal, WriteRefused, atomic_write, check_inside, read_text
+from coder_cli.fs.atomic_write import WriteRefused, atomic_write, check_inside
+from coder_cli.fs.text_file import read_text
+from coder_cli.fs.undo_journal import UndoJournal
 
 
 def test_crlf_and_bom_round_trip(tmp_path):

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from coder_cli.core.fim import PositionError, offset_of, prefix_window, split_keep, suffix_window
 from coder_cli.core.fim_post import choose_mode, cursor, done, finish, indent_style
+from coder_cli.core.fim_prompt import PositionError, offset_of, prefix_window, split_keep, suffix_window
 
 CASES = sorted((Path(__file__).parent / "cases" / "fim").glob("*.json"))
 

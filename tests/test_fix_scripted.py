@@ -5,7 +5,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from coder_cli.files import UndoJournal, WriteRefused
+from coder_cli.fs.atomic_write import WriteRefused
+from coder_cli.fs.undo_journal import UndoJournal
 from tests.conftest import run_inprocess
 
 FIXTURES = Path(__file__).parent / "fixtures" / "fix"

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from coder_cli import manifest
-from coder_cli.core.fim import fim_layout, fim_tokens
+from coder_cli.core.fim_prompt import fim_layout, fim_tokens
 from coder_cli.engine import GenParams
 from tests.conftest import clean_environ, run_cli
 

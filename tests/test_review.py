@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from coder_cli.core.diffview import pack
-from coder_cli.core.findings import parse_review
+from coder_cli.core.diff_packing import pack
 from coder_cli.core.patch import classify, parse_diff
-from coder_cli.core.suggestions import suggestions, syntax_error_line
+from coder_cli.core.review_corrections import suggestions, syntax_error_line
+from coder_cli.core.review_findings import parse_review
 from tests.conftest import run_cli, run_inprocess
 from tests.git_repos import STATS, STATS_BUGGY, git, make_repo, stage
 

@@ -13,7 +13,7 @@ import pytest
 
 from coder_cli import manifest
 from coder_cli.errors import ModelError
-from coder_cli.store import Store
+from coder_cli.model_store import Store
 from tests.conftest import clean_environ, run_cli
 
 DEFAULT = manifest.default()

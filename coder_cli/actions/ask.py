@@ -7,12 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from coder_cli.core.ask_prompts import Part, ask_messages, ask_parts
 from coder_cli.core.extract import CodeExtractor
 from coder_cli.core.languages import is_binary
-from coder_cli.core.prompts import Part, ask_messages, ask_parts
 from coder_cli.engine import Engine, GenParams, GenStats
 from coder_cli.errors import ContextOverflow, UsageError
-from coder_cli.files import read_bytes
+from coder_cli.fs.text_file import read_bytes
 
 # The reply always gets at least this many tokens of room (or max_tokens, if smaller).
 MIN_REPLY = 256

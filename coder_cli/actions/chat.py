@@ -20,7 +20,9 @@ from coder_cli.core import chat_prompts
 from coder_cli.engine import Engine, GenParams, GenStats
 from coder_cli.engine.base import common_prefix
 from coder_cli.errors import ContextOverflow, Interrupted, UsageError
-from coder_cli.files import JournalEntry, TextFile, UndoJournal, WriteRefused, check_inside, decode, read_text
+from coder_cli.fs.atomic_write import WriteRefused, check_inside
+from coder_cli.fs.text_file import TextFile, decode, read_text
+from coder_cli.fs.undo_journal import JournalEntry, UndoJournal
 
 MAX_FILE_BYTES = 1_000_000  # larger files are refused before they are tokenized
 MIN_QUESTION = 64  # room a file must leave for a question
@@ -437,7 +439,7 @@ class ChatSession:
 
     def diffs(self) -> list[str]:
         """Unified diffs of what this session changed: each file from before its first change to now."""
-        from coder_cli.core.diffs import unified
+        from coder_cli.core.patch import unified
 
         first: dict[str, JournalEntry] = {}
         for e in self.applied():

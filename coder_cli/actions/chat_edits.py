@@ -72,7 +72,7 @@ class _Skip(ValueError):
 
 
 def _lang(rel: str) -> str | None:
-    from coder_cli.context.languages import SUPPORTED, language_for
+    from coder_cli.core.languages import SUPPORTED, language_for
 
     lang = language_for(rel)
     return lang if lang in SUPPORTED else None
@@ -157,7 +157,7 @@ def _outside_defs(text: str, defs) -> list[str]:
 
 
 def _lang_fits(block: CodeBlock, rel: str) -> bool:
-    from coder_cli.core.prompts import language_of
+    from coder_cli.core.ask_prompts import language_of
 
     want = language_of(rel)
     tag = block.lang

@@ -123,7 +123,7 @@ def plan(target: Path, root: Path, lang: str, test_cmd: str | None, timeout: flo
         runner = "pytest" if shutil.which("pytest") else f"{sys.executable} -m pytest"
         cmd = f"{runner} -x -q --tb=short -p no:cacheprovider {test_rel}"
         return Check(f"Python syntax of {rel}, then `{cmd}`", cmd, "python", timeout)
-    from coder_cli.context.languages import SUPPORTED
+    from coder_cli.core.languages import SUPPORTED
 
     if lang not in SUPPORTED:
         raise UsageError(f"no check for {rel}", 'pass one with --test "CMD"')

@@ -6,10 +6,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from coder_cli.actions.changes import Target, Timing, build_view, fit_budget, generate, read_changes, timed_load
+from coder_cli.actions.git_changes import Target, Timing, build_view, fit_budget, generate, read_changes, timed_load
 from coder_cli.core.change_prompts import commit_instructions, task_messages
 from coder_cli.core.commit_msg import CommitMessage, fallback_subject, make_message
-from coder_cli.core.diffview import DEFAULT_BUDGET, DiffView
+from coder_cli.core.diff_packing import DEFAULT_BUDGET, DiffView
 from coder_cli.engine import Engine, GenParams, GenStats
 from coder_cli.errors import UsageError
 from coder_cli.vcs import Git

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from coder_cli.config import project_root
-from coder_cli.core.fim import MARKER, fim_layout, prefix_window, split_keep, suffix_window
 from coder_cli.core.fim_post import MODES, Cursor, auto_indent, choose_mode, cursor, done, finish
+from coder_cli.core.fim_prompt import MARKER, fim_layout, prefix_window, split_keep, suffix_window
 from coder_cli.engine import Engine, GenParams
 from coder_cli.errors import ModelError, UsageError
 
@@ -179,7 +179,7 @@ class Completer:
 
     def prompt(self, req: FillRequest) -> tuple[list[int], list[str]]:
         """The token sequence for REQ and the context files it shows."""
-        from coder_cli.context.languages import language_for
+        from coder_cli.core.languages import language_for
 
         root, rel = self.where(req.path)
         lang = language_for(rel, req.prefix[:256].encode("utf-8"))
@@ -297,8 +297,8 @@ def _parse_check(req: FillRequest) -> tuple[Callable[[str | None], int], int] | 
     Python is judged by its own compiler (tree-sitter accepts a block opener with no body
     under it, which is the commonest bad fill); other languages by tree-sitter's error nodes.
     """
-    from coder_cli.context.languages import SUPPORTED, language_for
     from coder_cli.context.lookups import compiles, error_count
+    from coder_cli.core.languages import SUPPORTED, language_for
 
     lang = language_for(req.path.name, req.prefix[:256].encode("utf-8"))
     if lang not in SUPPORTED:

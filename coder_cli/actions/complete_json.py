@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import IO
 
 from coder_cli.actions.complete import Completer, FillCache, FillRequest
-from coder_cli.core.fim import PositionError, offset_of
+from coder_cli.core.fim_prompt import PositionError, offset_of
 from coder_cli.errors import CoderError, ExitCode
-from coder_cli.files import read_text
+from coder_cli.fs.text_file import read_text
 
 
 def serve(completer: Completer, stdin: IO[str], stdout: IO[str], cwd: Path) -> int:

@@ -15,12 +15,13 @@ from coder_cli.actions.checks import Check, CheckResult, plan
 from coder_cli.actions.scratch import Scratch
 from coder_cli.config import project_root
 from coder_cli.core import failure as failures
-from coder_cli.core.diffs import unified
 from coder_cli.core.edits import NoCodeBlock
 from coder_cli.core.fix_prompts import FIX_SYSTEM, fix_request, fix_retry, fix_unchanged, fix_unusable
+from coder_cli.core.patch import unified
 from coder_cli.engine import Engine, GenParams
 from coder_cli.errors import UsageError
-from coder_cli.files import TextFile, check_inside, read_text
+from coder_cli.fs.atomic_write import check_inside
+from coder_cli.fs.text_file import TextFile, read_text
 
 FAILURE_BUDGET = 500
 TEST_BUDGET = 350
@@ -88,7 +89,7 @@ def prepare(req: FixRequest) -> tuple[Path, Path, str, TextFile, str | None]:
     root = project_root(target.parent)
     check_inside(target, root)
     original = read_text(target)
-    from coder_cli.context.languages import language_for
+    from coder_cli.core.languages import language_for
 
     lang = req.lang or language_for(target.name, original.raw[:256])
     if lang is None and not req.test_cmd:

@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from coder_cli.core.fim import fim_layout
+from coder_cli.core.fim_prompt import fim_layout
 from coder_cli.engine import Engine, GenParams
 
 PREFIX_LINES = 120  # the hole's window: lines shown above it

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from coder_cli.core.edits import IMPORT_LINE, add_imports, pick_block, replace_lines, unit_first_line
 from coder_cli.core.failure import Failure
-from coder_cli.files import TextFile
+from coder_cli.fs.text_file import TextFile
 
 WHOLE_FILE_LINES = 60  # files up to this size are rewritten whole (imports included)
 SMALL_FILE_LINES = 150  # the whole file is the fallback up to this size
@@ -134,7 +134,7 @@ def _failing_def(ctx: Context, failure: Failure, defs):
 
 
 def _known() -> frozenset[str]:
-    from coder_cli.context.languages import SUPPORTED
+    from coder_cli.core.languages import SUPPORTED
 
     return SUPPORTED
 

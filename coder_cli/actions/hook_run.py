@@ -143,7 +143,7 @@ def prepare_commit_msg(args: Sequence[str], settings: HookSettings, ctx: HookCon
     already holds a message (a template, another hook's text).
     """
     from coder_cli.errors import CoderError
-    from coder_cli.files import atomic_write
+    from coder_cli.fs.atomic_write import atomic_write
 
     name = "prepare-commit-msg"
     if not args:

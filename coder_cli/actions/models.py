@@ -6,7 +6,7 @@ from dataclasses import asdict
 
 from coder_cli import gguf
 from coder_cli import manifest as manifests
-from coder_cli.store import ModelStatus, Store, human_size
+from coder_cli.model_store import ModelStatus, Store, human_size
 
 
 def statuses(store: Store) -> list[ModelStatus]:

@@ -6,11 +6,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from coder_cli.actions.changes import Target, Timing, build_view, fit_budget, generate, new_sources, read_changes, timed_load
+from coder_cli.actions.git_changes import Target, Timing, build_view, fit_budget, generate, new_sources, read_changes, timed_load
 from coder_cli.core.change_prompts import review_instructions
-from coder_cli.core.diffview import DEFAULT_BUDGET, DiffView
-from coder_cli.core.findings import Finding, parse_review
-from coder_cli.core.suggestions import PYTHON, syntax_error_line
+from coder_cli.core.diff_packing import DEFAULT_BUDGET, DiffView
+from coder_cli.core.review_corrections import PYTHON, syntax_error_line
+from coder_cli.core.review_findings import Finding, parse_review
 from coder_cli.engine import Engine, GenParams, GenStats
 from coder_cli.vcs import Git
 

@@ -91,7 +91,7 @@ class ChatLoop:
 
         def repo_files() -> list[str]:
             if not files_cache:
-                from coder_cli.context.files import all_files
+                from coder_cli.context.repo_files import all_files
 
                 files_cache.extend(all_files(self.session.root))
             return files_cache
@@ -168,7 +168,7 @@ class ChatLoop:
             self.offer(edit)
 
     def offer(self, edit) -> None:
-        from coder_cli.core.diffs import unified
+        from coder_cli.core.patch import unified
         from coder_cli.ui.confirm import show_diff
 
         original, why = self.session.check_edit(edit)

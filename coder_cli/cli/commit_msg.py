@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from coder_cli.cli.common import engine_options, runtime
-from coder_cli.core.diffview import DEFAULT_BUDGET
+from coder_cli.core.diff_packing import DEFAULT_BUDGET
 
 BudgetOpt = Annotated[
     int,
@@ -46,8 +46,8 @@ def commit_msg(
     git commit -m "$(coder commit-msg)"
     coder commit-msg --conventional --json
     """
-    from coder_cli.actions.changes import Target
     from coder_cli.actions.commit_msg import CommitMsgRequest, run_commit_msg
+    from coder_cli.actions.git_changes import Target
     from coder_cli.errors import UsageError
     from coder_cli.vcs import Git
 
@@ -82,7 +82,7 @@ def _prewarm(rt, req) -> int:
 
 
 def _payload(result) -> dict:
-    from coder_cli.actions.changes import files_json, omitted_json, usage_json
+    from coder_cli.actions.git_changes import files_json, omitted_json, usage_json
 
     st, view = result.stats, result.view
     return {

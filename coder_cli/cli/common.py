@@ -129,7 +129,7 @@ class Runtime:
     @property
     def store(self):
         if self._store is None:
-            from coder_cli.store import Store
+            from coder_cli.model_store import Store
 
             self._store = Store(self.home, environ=self.env.environ)
         return self._store
@@ -155,7 +155,7 @@ class Runtime:
         fault = Fault.parse(self.env.environ.get(ENV))
         if not self.env.stderr_isatty:
             return load_engine(self.settings, self.store, self.progress(), self.diag.warn, fault)
-        from coder_cli.store import looks_like_path
+        from coder_cli.model_store import looks_like_path
 
         if not looks_like_path(self.settings.model) and not self.settings.model.startswith("scripted:"):
             # Install from the mirror (with its own bar) before the spinner starts.

@@ -90,8 +90,8 @@ class _Job:
     """One file's completion: the target checked (before the model loads), filled, reported."""
 
     def __init__(self, rt, path: Path, line: int | None, col: int | None, mode: str) -> None:
-        from coder_cli.core.fim import MARKER, PositionError, offset_of
-        from coder_cli.files import read_text
+        from coder_cli.core.fim_prompt import MARKER, PositionError, offset_of
+        from coder_cli.fs.text_file import read_text
 
         self.rt, self.line, self.col, self.mode = rt, line, col, mode
         self.original = read_text(path)
@@ -111,7 +111,7 @@ class _Job:
 
     def run(self, completer):
         from coder_cli.actions.complete import FillRequest, fill_markers
-        from coder_cli.core.fim import MARKER
+        from coder_cli.core.fim_prompt import MARKER
 
         text = self.original.text
         if self.at is None:

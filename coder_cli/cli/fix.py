@@ -58,7 +58,7 @@ def _summary(result) -> str:
 
 
 def _report(rt, result, *, yes, dry_run, diff_only, as_json, explain) -> int:
-    from coder_cli.files import UndoJournal
+    from coder_cli.fs.undo_journal import UndoJournal
     from coder_cli.ui.confirm import can_ask, confirm, show_diff
 
     env, diag = rt.env, rt.diag
@@ -164,7 +164,7 @@ def undo(
     """Undo the last change coder wrote, byte for byte."""
     import datetime
 
-    from coder_cli.files import UndoJournal
+    from coder_cli.fs.undo_journal import UndoJournal
 
     rt = runtime(ctx)
     journal = UndoJournal(rt.home)

@@ -9,7 +9,7 @@ import typer
 
 from coder_cli.cli.commit_msg import BudgetOpt
 from coder_cli.cli.common import engine_options, runtime
-from coder_cli.core.diffview import DEFAULT_BUDGET
+from coder_cli.core.diff_packing import DEFAULT_BUDGET
 
 _COLOURS = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -38,7 +38,7 @@ def review(
     coder review src/app.py      # a file's changes (all of it when unchanged or untracked)
     coder review --json --strict # exit 1 on an error finding
     """
-    from coder_cli.actions.changes import resolve_target
+    from coder_cli.actions.git_changes import resolve_target
     from coder_cli.actions.review import ReviewRequest, run_review
     from coder_cli.vcs import Git
 
@@ -71,7 +71,7 @@ def _print_findings(rt, findings) -> None:
 
 
 def _summary(result, target) -> list[str]:
-    from coder_cli.actions.changes import summary_counts
+    from coder_cli.actions.git_changes import summary_counts
 
     view = result.view
     if view is None:
@@ -91,7 +91,7 @@ def _summary(result, target) -> list[str]:
 
 
 def _payload(result) -> dict:
-    from coder_cli.actions.changes import files_json, omitted_json, usage_json
+    from coder_cli.actions.git_changes import files_json, omitted_json, usage_json
 
     st, view = result.stats, result.view
     return {

@@ -16,8 +16,9 @@ def offer_write(rt, path: Path, original, new_text: str, *, yes: bool, command: 
     """
     from coder_cli.config import project_root
     from coder_cli.context.lookups import parses_worse
-    from coder_cli.core.diffs import unified
-    from coder_cli.files import UndoJournal, WriteRefused, check_inside
+    from coder_cli.core.patch import unified
+    from coder_cli.fs.atomic_write import WriteRefused, check_inside
+    from coder_cli.fs.undo_journal import UndoJournal
     from coder_cli.ui.confirm import can_ask, confirm, show_diff
 
     env, diag = rt.env, rt.diag

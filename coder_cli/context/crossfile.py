@@ -60,7 +60,7 @@ def select(
     """
     if budget <= 0 or lang is None:
         return []
-    from coder_cli.context.languages import SUPPORTED
+    from coder_cli.core.languages import SUPPORTED
 
     if lang not in SUPPORTED:
         return []

@@ -6,8 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from coder_cli.context.languages import language_for, parser_and_query
+from coder_cli.context.grammars import parser_and_query
 from coder_cli.context.tags import FileTags, extract
+from coder_cli.core.languages import language_for
 
 SCOPE_KINDS = {"class", "function", "method", "interface", "module", "enum", "type"}
 
@@ -176,7 +177,7 @@ def error_count(source: bytes, lang: str) -> int:
 def parses_worse(name: str, old: str, new: str) -> str | None:
     """Why NEW (the new text of the file NAME) parses worse than OLD; None when it does not, or no
     parser knows the language. Python is also compiled: tree-sitter accepts an opener with no body."""
-    from coder_cli.context.languages import SUPPORTED
+    from coder_cli.core.languages import SUPPORTED
 
     lang = language_for(name, old[:256].encode("utf-8"))
     if lang == "python" and compiles(old) and not compiles(new):

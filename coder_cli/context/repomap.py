@@ -11,11 +11,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from coder_cli.context import files as files_mod
+from coder_cli.context import repo_files as files_mod
 from coder_cli.context.cache import TagCache, db_path
-from coder_cli.context.files import FileSet
 from coder_cli.context.rank import rank
 from coder_cli.context.render import fit
+from coder_cli.context.repo_files import FileSet
 
 PARSE_CHUNK = 24
 # Part of every cached map's key: bump it when ranking or rendering changes.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from coder_cli.context.languages import parser_and_query
+from coder_cli.context.grammars import parser_and_query
 from coder_cli.core.languages import is_binary
 
 MAX_LINE = 160

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from coder_cli.core.ask_prompts import language_of
 from coder_cli.core.extract import fence
-from coder_cli.core.prompts import language_of
 
 CHAT_SYSTEM = (
     "You are coder, an expert programming assistant working in the user's repository from a terminal. "

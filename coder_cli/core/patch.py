@@ -1,11 +1,14 @@
-"""Unified diffs as data: files and hunks with old and new line numbers, and which files to leave out.
+"""Unified diffs: made from two texts (`unified`), and read as data (files and hunks with old and new
+line numbers), and which files to leave out.
 
-Pure: `parse_diff` reads the text `git diff` prints (with a/ and b/ prefixes); `exclusion` says why a
-file's content is not worth a model's tokens (lockfiles, minified or generated files, binaries).
+Pure: `unified` writes a patch `git apply` accepts, in the file's own newline style; `parse_diff`
+reads the text `git diff` prints (with a/ and b/ prefixes); `exclusion` says why a file's content is
+not worth a model's tokens (lockfiles, minified or generated files, binaries).
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -268,3 +271,13 @@ def classify(files: list[FileDiff], heads: dict[str, str] | None = None) -> list
         if f.excluded is None and f.status == "deleted":
             f.excluded = "deleted"
     return files
+
+
+def unified(rel: str, old: str, new: str, newline: str = "\n") -> str:
+    """The patch from OLD to NEW (texts with "\\n" newlines) for the file REL."""
+    a = old.replace("\n", newline).splitlines(keepends=True)
+    b = new.replace("\n", newline).splitlines(keepends=True)
+    out = []
+    for line in difflib.unified_diff(a, b, f"a/{rel}", f"b/{rel}"):
+        out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+    return "".join(out)

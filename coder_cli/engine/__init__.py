@@ -102,7 +102,7 @@ def connect_server(settings, store, home: Path, environ, warn: Callable[[str], N
 
 def _same_model(name: str, info: dict, store) -> bool:
     from coder_cli.errors import ModelError
-    from coder_cli.store import looks_like_path
+    from coder_cli.model_store import looks_like_path
 
     if looks_like_path(name):
         try:
@@ -133,7 +133,7 @@ class LazyTokenizer:
         self.id = name if name.startswith(SCRIPTED_PREFIX) else self._identify(name)
 
     def _identify(self, name: str) -> str:
-        from coder_cli.store import looks_like_path
+        from coder_cli.model_store import looks_like_path
 
         if looks_like_path(name):
             p = Path(name).expanduser()

@@ -227,7 +227,7 @@ class LlamaEngine:
         """FIM token ids from the manifest's prompt format (the default model's for a bare GGUF); None without them."""
         if self._fim is None:
             from coder_cli import manifest
-            from coder_cli.core.fim import fim_tokens
+            from coder_cli.core.fim_prompt import fim_tokens
 
             fmt = self._prompt_format or manifest.default().prompt
             try:

@@ -239,7 +239,7 @@ class RemoteEngine:
             self._eog = set(s.get("eog", []))
             fim = s.get("fim")
             if fim:
-                from coder_cli.core.fim import FimTokens
+                from coder_cli.core.fim_prompt import FimTokens
 
                 self._fim = FimTokens(**fim)
             else:

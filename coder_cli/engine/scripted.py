@@ -99,7 +99,7 @@ class ScriptedEngine:
         return token < 100
 
     def fim_tokens(self):
-        from coder_cli.core.fim import FimTokens
+        from coder_cli.core.fim_prompt import FimTokens
 
         return FimTokens(1, 2, 3, 4, 5) if self.fim else None
 

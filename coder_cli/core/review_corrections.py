@@ -20,7 +20,7 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from coder_cli.core.diffview import DiffView
+from coder_cli.core.diff_packing import DiffView
 
 SIMILAR = 0.6  # how alike a rewritten line must be to the written one to count as its correction
 SUGGESTION_MAX = 100  # characters of the suggested line quoted in a message

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coder_cli.core.change_prompts import task_messages
-from coder_cli.core.diffview import DiffView, pack
+from coder_cli.core.diff_packing import DiffView, pack
 from coder_cli.core.languages import is_binary
 from coder_cli.core.patch import FileDiff, classify, parse_diff, whole_file
 from coder_cli.engine import Engine, GenParams, GenStats

@@ -3,35 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import PurePath
 
 from coder_cli.core.extract import fence
-from coder_cli.core.languages import EXTENSIONS
+from coder_cli.core.languages import fence_tag
 
 ASK_SYSTEM = (
     "You are coder, an expert programming assistant in a terminal. "
     "Answer directly and concisely. Put code in fenced Markdown code blocks with a language tag."
 )
 
-# Fence tags: the source languages, plus the text formats people pipe in.
-_LANGS = {
-    **EXTENSIONS,
-    ".jsx": "jsx",
-    ".md": "markdown",
-    ".json": "json",
-    ".toml": "toml",
-    ".yaml": "yaml",
-    ".yml": "yaml",
-    ".sql": "sql",
-    ".html": "html",
-    ".css": "css",
-    ".diff": "diff",
-    ".patch": "diff",
-}
-
-
 def language_of(path: str) -> str:
-    return _LANGS.get(PurePath(path).suffix.lower(), "")
+    return fence_tag(path)
 
 
 def guess_stdin_language(text: str) -> str:

@@ -13,8 +13,8 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from coder_cli.core.diffview import DiffView
-from coder_cli.core.suggestions import suggestions
+from coder_cli.core.diff_packing import DiffView
+from coder_cli.core.review_corrections import suggestions
 
 SEVERITIES = ("error", "warning", "info")
 MAX_FINDINGS = 20

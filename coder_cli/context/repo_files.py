@@ -7,7 +7,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from coder_cli.context.languages import EXTENSIONS, language_for
+from coder_cli.core.languages import EXTENSIONS, language_for
 
 MAX_BYTES = 1_000_000
 SKIP_DIRS = frozenset(

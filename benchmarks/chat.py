@@ -48,7 +48,7 @@ CONTEXT_FILES = ["coder_cli/core/prompts.py", "coder_cli/ui/confirm.py"]  # with
 
 def load(model: str, home: Path):
     from coder_cli import config
-    from coder_cli.engine import load_engine
+    from coder_cli.engine.select import load_engine
     from coder_cli.model_store import Store
 
     environ = {"CODER_HOME": str(home)}

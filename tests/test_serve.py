@@ -19,8 +19,9 @@ import pytest
 
 from coder_cli.actions.serve import Queue, Server
 from coder_cli.engine.base import GenParams
-from coder_cli.engine.remote import Endpoint, RemoteEngine, ServerError, estimate_tokens, find_server
+from coder_cli.engine.remote import Endpoint, RemoteEngine, ServerError, estimate_tokens
 from coder_cli.engine.scripted import ScriptedEngine
+from coder_cli.engine.server_record import find_server
 from coder_cli.errors import ConfigError, ContextOverflow, UsageError
 from tests.conftest import clean_environ, run_cli, run_inprocess
 

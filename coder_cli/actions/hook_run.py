@@ -230,7 +230,7 @@ def post_index_change(settings: HookSettings, ctx: HookContext) -> int:
     loaded for this). The server reads the prompt the commit will send, giving way to any other
     request; the message at commit time then reads only what is new. Always 0, silent."""
     from coder_cli import config
-    from coder_cli.engine.remote import find_server
+    from coder_cli.engine.server_record import find_server
 
     if find_server(config.coder_home(ctx.environ), ctx.environ, timeout=0.5) is None:
         return 0

@@ -139,14 +139,15 @@ class Server:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
-    # -- the server file -----------------------------------------------------------------
+    # -- the server record ------------------------------------------------------------
     def record_path(self) -> Path:
-        from coder_cli.engine.remote import server_file
+        from coder_cli.engine.server_record import server_file
 
         return server_file(self.home)
 
     def write_record(self) -> None:
-        self.home.mkdir(parents=True, exist_ok=True)
+        from coder_cli.engine.server_record import write_record
+
         info = self.engine.info
         record = {
             "url": self.url,
@@ -157,20 +158,12 @@ class Server:
             "started": self.started,
             "token": self.token,
         }
-        path = self.record_path()
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds the token
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(record, indent=2) + "\n")
-        os.replace(tmp, path)
+        write_record(self.home, record)
 
     def remove_record(self) -> None:
-        path = self.record_path()
-        try:
-            if json.loads(path.read_text(encoding="utf-8")).get("pid") == os.getpid():
-                path.unlink()
-        except (OSError, ValueError):
-            pass
+        from coder_cli.engine.server_record import remove_record
+
+        remove_record(self.home)
 
     def serve_forever(self) -> None:
         self.write_record()

@@ -69,10 +69,9 @@ def commit_msg(
 def _prewarm(rt, req) -> int:
     """Loading a model here to warm a cache that dies with this process would only cost: a server or nothing."""
     from coder_cli.actions.commit_msg import prewarm_commit_msg
-    from coder_cli.engine import connect_server
     from coder_cli.vcs import Git
 
-    engine = connect_server(rt.settings, rt.store, rt.home, rt.env.environ, rt.diag.warn)
+    engine = rt.running_server()
     if engine is None:
         rt.diag.note("no coder serve answers: nothing to pre-read")
         return 0

@@ -140,28 +140,32 @@ class Runtime:
         return make_progress(self.env)
 
     def load_engine(self, use_server: bool = True):
-        """The engine a command runs on: the remote server of `--backend openai`, else a running
-        `coder serve` with the model asked for (unless CODER_SERVER=off), else the configured model
-        loaded here, with a spinner on a terminal. USE_SERVER false: always the model here."""
-        from coder_cli.engine import connect_remote, connect_server, load_engine
-        from coder_cli.engine.faults import ENV, Fault
+        """The engine this command runs on (the policy: `engine.select`), with a spinner on a terminal.
+        USE_SERVER false: always the model here."""
+        from coder_cli.engine.select import select
 
-        if use_server and self.settings.backend == "openai":
-            return connect_remote(self.settings, self.diag.warn)
-        if use_server:
-            engine = connect_server(self.settings, self.store, self.home, self.env.environ, self.diag.warn)
-            if engine is not None:
-                return engine
-        fault = Fault.parse(self.env.environ.get(ENV))
-        if not self.env.stderr_isatty:
-            return load_engine(self.settings, self.store, self.progress(), self.diag.warn, fault)
-        from coder_cli.model_store import looks_like_path
+        loading = None
+        if self.env.stderr_isatty:
 
-        if not looks_like_path(self.settings.model) and not self.settings.model.startswith("scripted:"):
-            # Install from the mirror (with its own bar) before the spinner starts.
-            self.store.resolve(self.settings.model, progress=self.progress())
-        with self.diag.console.status(f"loading {self.settings.model}…", spinner="dots"):
-            return load_engine(self.settings, self.store, self.progress(), self.diag.warn, fault)
+            def loading(text: str):
+                return self.diag.console.status(text, spinner="dots")
+
+        return select(
+            self.settings,
+            self.store,
+            self.home,
+            self.env.environ,
+            warn=self.diag.warn,
+            progress=self.progress(),
+            loading=loading,
+            use_server=use_server,
+        )
+
+    def running_server(self):
+        """A running `coder serve` with this command's model, or None (never loads one here)."""
+        from coder_cli.engine.select import connect_server
+
+        return connect_server(self.settings, self.store, self.home, self.env.environ, self.diag.warn)
 
 
 def environment(typer_ctx: typer.Context) -> Environment:

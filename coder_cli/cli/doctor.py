@@ -170,7 +170,7 @@ def _probe_lines(p: dict | None) -> list[str]:
 
 def _server(rt) -> dict:
     """Whether commands would use a running `coder serve`, and which."""
-    from coder_cli.engine.remote import describe_server
+    from coder_cli.engine.server_record import describe_server
 
     if rt.settings.backend == "openai":
         return {"url": None, "why": f"none: backend openai at {rt.settings.base_url}"}

@@ -143,7 +143,7 @@ def status(
 def _server_line(env) -> str:
     """Whether the hooks' commands will find a warm `coder serve` (no model load per commit)."""
     from coder_cli import config
-    from coder_cli.engine.remote import describe_server
+    from coder_cli.engine.server_record import describe_server
 
     srv = describe_server(config.coder_home(env.environ), env.environ)
     if srv["url"] is None:

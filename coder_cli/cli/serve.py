@@ -39,7 +39,7 @@ def serve(
     CODER_API_KEY=… coder serve --host 0.0.0.0
     """
     from coder_cli.actions.serve import Server
-    from coder_cli.engine.remote import find_server
+    from coder_cli.engine.server_record import find_server
     from coder_cli.errors import Interrupted, UsageError
 
     rt = runtime(ctx, **engine)

@@ -25,15 +25,11 @@ import ssl
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from coder_cli.engine.base import EngineInfo, Generation, GenParams, GenStats, Message, TokenScore, now
-from coder_cli.environment import pid_alive
 from coder_cli.errors import ConfigError, ContextOverflow, GenerationError, ModelError
 
-SERVER_FILE = "server.json"
-_OFF = {"", "0", "off", "no", "none", "false"}
 _ESTIMATE = re.compile(r"\s*[A-Za-z]{1,4}|\s*\d{1,3}|\s*[^\sA-Za-z\d]|\s+")
 
 
@@ -430,54 +426,3 @@ def _sse_events(resp: http.client.HTTPResponse, url: str) -> Iterator[dict]:
             raise ServerError(f"{url}: {err.get('message', err) if isinstance(err, dict) else err}")
         if isinstance(event, dict):
             yield event
-
-
-# -- finding a running `coder serve` ---------------------------------------------------------
-def server_file(home) -> Path:
-    return Path(home) / SERVER_FILE
-
-
-def server_disabled(environ) -> bool:
-    """CODER_SERVER=off (or 0, no, none, false): never use a running server."""
-    chosen = environ.get("CODER_SERVER")
-    return chosen is not None and chosen.strip().lower() in _OFF
-
-
-def describe_server(home, environ) -> dict:
-    """Which `coder serve`, if any, commands would use (for `coder doctor` and `coder hook status`)."""
-    if server_disabled(environ):
-        return {"url": None, "why": "none used (CODER_SERVER=off)"}
-    found = find_server(home, environ)
-    if found is None:
-        return {"url": None, "why": "none running (`coder serve` keeps one warm)"}
-    endpoint, info = found
-    return {"url": endpoint.root, "model": info.get("model"), "pid": info.get("pid"), "served": info.get("served")}
-
-
-def find_server(home, environ, timeout: float = 2.0) -> tuple[Endpoint, dict] | None:
-    """A `coder serve` that answers: CODER_SERVER (a URL; "off" to never use one) or the file
-    the server wrote in $CODER_HOME. None when there is none or it does not answer."""
-    chosen = environ.get("CODER_SERVER")
-    api_key = environ.get("CODER_API_KEY", "")
-    if server_disabled(environ):
-        return None
-    if chosen:
-        url = chosen
-    else:
-        path = server_file(home)
-        try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-            url = record["url"]
-            api_key = api_key or record.get("token", "")
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-        if not pid_alive(record.get("pid")):
-            return None
-    try:
-        endpoint = Endpoint.parse(url, api_key)
-        info = endpoint.get_json(endpoint.root + "/coder/info", timeout=timeout)
-    except (ConfigError, GenerationError):
-        return None
-    if info.get("server") != "coder":
-        return None
-    return endpoint, info

@@ -1,20 +1,5 @@
-"""`coder serve`: one warm engine (model + KV cache) behind an OpenAI-compatible HTTP API.
-
-Routes (JSON in and out; ``stream: true`` gives server-sent events like OpenAI's):
-
-- ``GET /health``, ``GET /v1/models``
-- ``POST /v1/chat/completions`` (messages), ``POST /v1/completions`` (a string prompt, read
-  with special tokens, or a list of token ids; ``stop_tokens`` names special tokens that end it)
-- ``POST /tokenize`` (``content`` [+ ``parse_special``], or ``messages``: the exact chat prompt),
-  ``POST /detokenize`` (``tokens``): the llama.cpp server's shapes
-- ``GET /coder/info``, ``POST /coder/prefill``, ``POST /coder/score``: what `coder` commands need
-  to run unchanged against this server (RemoteEngine)
-- ``POST /coder/complete``: one request of `coder complete --stdin-json` (plus ``cwd``, the
-  folder its path is relative to), answered by the same code with the warm engine
-
-One llama.cpp context serves one request at a time: requests queue on a lock in arrival order
-(a pre-warm gives way as soon as another request waits). Tokenizing needs no lock.
-"""
+"""The HTTP handler of `coder serve`: who may call (token, API key, loopback Host/Origin), the routes,
+errors as OpenAI-shaped JSON, and streaming as server-sent events."""
 
 from __future__ import annotations
 
@@ -22,291 +7,30 @@ import contextlib
 import hmac
 import json
 import os
-import secrets
-import select
-import socket
-import threading
 import time
 import uuid
-from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
+from coder_cli.actions.serve.protocol import (
+    LOOPBACK,
+    body_length,
+    hostname,
+    json_body,
+    messages_from,
+    params_from,
+    token_list,
+)
+from coder_cli.actions.serve.queue import GiveWay, client_gone
 from coder_cli.engine.base import GenParams
 from coder_cli.errors import CoderError, ContextOverflow, UsageError
 
-LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 IDLE_TIMEOUT = 120  # seconds a client may stall sending or receiving before its connection is dropped
-MAX_BODY = 64 * 1024 * 1024
 
 
-class Queue:
-    """A FIFO lock: requests get the engine in the order they asked for it."""
+def make_handler(server):
+    """The request handler class bound to SERVER (`server.Server`)."""
 
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._tickets: list[int] = []
-        self._next = 0
-
-    def __enter__(self):
-        with self._cond:
-            ticket = self._next
-            self._next += 1
-            self._tickets.append(ticket)
-            while self._tickets[0] != ticket:
-                self._cond.wait()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        with self._cond:
-            self._tickets.pop(0)
-            self._cond.notify_all()
-
-    @property
-    def busy(self) -> bool:
-        with self._cond:
-            return bool(self._tickets)
-
-    @property
-    def waiting(self) -> int:
-        """Requests queued behind the one holding the engine."""
-        with self._cond:
-            return max(0, len(self._tickets) - 1)
-
-
-class _GiveWay:
-    """A cancel flag for a pre-warm: set when another request waits or its client has gone."""
-
-    def __init__(self, queue: Queue, sock: socket.socket) -> None:
-        self.queue = queue
-        self.sock = sock
-
-    def is_set(self) -> bool:
-        return self.queue.waiting > 0 or _closed(self.sock)
-
-
-def _closed(sock: socket.socket) -> bool:
-    try:
-        ready, _, _ = select.select([sock], [], [], 0)
-        return bool(ready) and sock.recv(1, socket.MSG_PEEK) == b""
-    except (OSError, ValueError):
-        return True
-
-
-class Server:
-    def __init__(
-        self,
-        engine,
-        home: Path,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        api_key: str = "",
-        log: Callable[[str], None] | None = None,
-        completer_factory: Callable[[object], object] | None = None,
-    ) -> None:
-        if host not in LOOPBACK and not api_key:
-            raise UsageError(
-                f"serving on {host} would let anyone who reaches it run the model",
-                "pass --api-key (or set CODER_API_KEY), or keep the default 127.0.0.1",
-            )
-        self.engine = engine
-        self.home = Path(home)
-        self.api_key = api_key
-        # Only whoever can read $CODER_HOME/server.json (mode 0600: this user) has the token, and only
-        # the token (or the API key) opens /coder/complete, the one route that reads files from disk.
-        self.token = secrets.token_urlsafe(24)
-        self.loopback = host in LOOPBACK
-        self.log = log or (lambda msg: None)
-        self.queue = Queue()
-        self.started = time.time()
-        self.served = 0
-        self._completer_factory = completer_factory
-        self._completer = None
-        self._fill_cache = None
-        self._eog: list[int] | None = None
-        server_class = _ThreadingHTTPServerV6 if ":" in host else ThreadingHTTPServer
-        try:
-            self.httpd = server_class((host, port), _handler(self))
-        except OSError as exc:
-            hint = "pick another with --port (0 picks a free one)" if exc.errno in (98, 48, 10048) else None
-            raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}", hint) from None
-        self.httpd.daemon_threads = True
-        self.host = host
-        self.port = self.httpd.server_address[1]
-
-    @property
-    def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
-
-    # -- the server record ------------------------------------------------------------
-    def record_path(self) -> Path:
-        from coder_cli.engine.server_record import server_file
-
-        return server_file(self.home)
-
-    def write_record(self) -> None:
-        from coder_cli.engine.server_record import write_record
-
-        info = self.engine.info
-        record = {
-            "url": self.url,
-            "pid": os.getpid(),
-            "model": info.model,
-            "path": info.path,
-            "n_ctx": info.n_ctx,
-            "started": self.started,
-            "token": self.token,
-        }
-        write_record(self.home, record)
-
-    def remove_record(self) -> None:
-        from coder_cli.engine.server_record import remove_record
-
-        remove_record(self.home)
-
-    def serve_forever(self) -> None:
-        self.write_record()
-        try:
-            self.httpd.serve_forever(poll_interval=0.2)
-        finally:
-            self.remove_record()
-            self.httpd.server_close()
-
-    def shutdown(self) -> None:
-        self.httpd.shutdown()
-
-    # -- what the routes do --------------------------------------------------------------
-    def info(self) -> dict:
-        e = self.engine
-        i = e.info
-        if self._eog is None:
-            self._eog = _eog_ids(e)
-        fim = e.fim_tokens()
-        return {
-            "server": "coder",
-            "version": _version(),
-            "pid": os.getpid(),
-            "model": i.model,
-            "path": i.path,
-            "n_ctx": i.n_ctx,
-            "n_ctx_train": i.n_ctx_train,
-            "threads": i.threads,
-            "gpu_layers": i.gpu_layers,
-            "backend": i.backend,
-            "flash_attn": i.flash_attn,
-            "kv_type": i.kv_type,
-            "eog": self._eog,
-            "fim": None if fim is None else fim.__dict__,
-            "uptime_s": round(time.time() - self.started, 1),
-            "served": self.served,
-            "queued": self.queue.waiting,
-        }
-
-    def completer(self):
-        if self._completer is None:
-            from coder_cli.actions.complete import FillCache
-
-            factory = self._completer_factory
-            if factory is None:
-                from coder_cli.actions.complete import Completer
-
-                def factory(engine):
-                    return Completer(engine, self.home, candidates=1)
-
-            self._completer = factory(self.engine)
-            self._fill_cache = FillCache()
-        return self._completer, self._fill_cache
-
-
-class _ThreadingHTTPServerV6(ThreadingHTTPServer):
-    address_family = socket.AF_INET6
-
-
-def _hostname(value: str) -> str:
-    """The host part of a Host header or an origin URL, without port or brackets, lower case."""
-    value = value.strip().lower()
-    if "://" in value:
-        value = value.split("://", 1)[1]
-    value = value.split("/", 1)[0]
-    if value.startswith("["):
-        return value[1:].split("]", 1)[0]
-    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
-
-
-def _version() -> str:
-    from coder_cli import __version__
-
-    return __version__
-
-
-def _eog_ids(engine) -> list[int]:
-    """Every end-of-generation id of the vocabulary (a client checks them without asking)."""
-    eog_ids = getattr(engine, "eog_ids", None)
-    return list(eog_ids()) if callable(eog_ids) else [t for t in range(100) if engine.is_eog(t)]
-
-
-def params_from(body: dict, default_max: int = 1024) -> GenParams:
-    """OpenAI request fields → GenParams; a bad value is a 400."""
-
-    def num(key, kind, default, lo=None, hi=None):
-        value = body.get(key, default)
-        if value is None:
-            return default
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise UsageError(f"{key!r} must be a number")
-        value = kind(value)
-        if (lo is not None and value < lo) or (hi is not None and value > hi):
-            raise UsageError(f"{key!r} must be between {lo} and {hi}")
-        return value
-
-    stop = body.get("stop") or ()
-    if isinstance(stop, str):
-        stop = (stop,)
-    if not isinstance(stop, (list, tuple)) or not all(isinstance(s, str) for s in stop):
-        raise UsageError("'stop' must be a string or a list of strings")
-    max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
-    return GenParams(
-        max_tokens=num("max_tokens", int, default_max, 1) if max_tokens is None else _positive(max_tokens),
-        temperature=num("temperature", float, 0.0, 0.0, 2.0),
-        top_p=num("top_p", float, 0.8, 0.0, 1.0),
-        top_k=num("top_k", int, 20, 0),
-        repeat_penalty=num("repeat_penalty", float, 1.0, 0.0),
-        seed=num("seed", int, 0),
-        stop=tuple(stop),
-    )
-
-
-def _positive(value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise UsageError("'max_tokens' must be a whole number from 1")
-    return value
-
-
-def _messages(body: dict) -> list[dict]:
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        raise UsageError("'messages' must be a non-empty list")
-    out = []
-    for m in messages:
-        if not isinstance(m, dict) or m.get("role") not in ("system", "user", "assistant"):
-            raise UsageError("each message needs a role: system, user or assistant")
-        content = m.get("content")
-        if isinstance(content, list):  # the content-parts form: keep the text parts
-            content = "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
-        if not isinstance(content, str):
-            raise UsageError("each message's content must be text")
-        out.append({"role": m["role"], "content": content})
-    return out
-
-
-def _token_list(value, name: str) -> list[int]:
-    if not isinstance(value, list) or not all(isinstance(t, int) and not isinstance(t, bool) for t in value):
-        raise UsageError(f"{name!r} must be a list of token ids")
-    return value
-
-
-def _handler(server: Server):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.0"  # one request per connection; a stream ends when it closes
         server_version = "coder-serve"
@@ -353,30 +77,16 @@ def _handler(server: Server):
             if not server.loopback:
                 return None
             host = self.headers.get("Host")
-            if host is not None and _hostname(host) not in LOOPBACK:
+            if host is not None and hostname(host) not in LOOPBACK:
                 return f"Host {host!r} is not this machine"
             origin = self.headers.get("Origin")
-            if origin is not None and _hostname(origin) not in LOOPBACK:
+            if origin is not None and hostname(origin) not in LOOPBACK:
                 return f"requests from the web page {origin!r} are refused"
             return None
 
         def _body(self) -> dict:
-            if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-                raise UsageError("send the body with a Content-Length (chunked bodies are not read)")
-            raw_length = self.headers.get("Content-Length") or "0"
-            if not raw_length.strip().isdigit():
-                raise UsageError(f"bad Content-Length {raw_length!r}")
-            length = int(raw_length)
-            if length > MAX_BODY:
-                raise UsageError(f"the request is over {MAX_BODY // (1024 * 1024)} MB")
-            raw = self.rfile.read(length) if length else b"{}"
-            try:
-                data = json.loads(raw)
-            except ValueError as exc:
-                raise UsageError(f"the body is not JSON: {exc}") from None
-            if not isinstance(data, dict):
-                raise UsageError("the body must be a JSON object")
-            return data
+            length = body_length(self.headers.get("Content-Length"), self.headers.get("Transfer-Encoding"))
+            return json_body(self.rfile.read(length) if length else b"")
 
         def do_GET(self) -> None:  # noqa: N802 (the base class's name)
             self._route("GET")
@@ -443,7 +153,7 @@ def _handler(server: Server):
         def tokenize(self) -> None:
             body = self._body()
             if "messages" in body:
-                tokens = server.engine.chat_prompt(_messages(body))
+                tokens = server.engine.chat_prompt(messages_from(body))
             else:
                 content = body.get("content", body.get("prompt"))
                 if not isinstance(content, str):
@@ -453,19 +163,19 @@ def _handler(server: Server):
 
         def detokenize(self) -> None:
             body = self._body()
-            self._send_json(200, {"content": server.engine.detokenize(_token_list(body.get("tokens"), "tokens"))})
+            self._send_json(200, {"content": server.engine.detokenize(token_list(body.get("tokens"), "tokens"))})
 
         def prefill(self) -> None:
-            tokens = _token_list(self._body().get("tokens"), "tokens")
+            tokens = token_list(self._body().get("tokens"), "tokens")
             with server.queue:
                 t0 = time.perf_counter()
-                done = server.engine.prefill(tokens, _GiveWay(server.queue, self.connection))
+                done = server.engine.prefill(tokens, GiveWay(server.queue, self.connection))
             self._send_json(200, {"evaluated": done, "seconds": round(time.perf_counter() - t0, 4)})
 
         def score(self) -> None:
             body = self._body()
-            prompt = _token_list(body.get("prompt"), "prompt")
-            continuation = _token_list(body.get("continuation"), "continuation")
+            prompt = token_list(body.get("prompt"), "prompt")
+            continuation = token_list(body.get("continuation"), "continuation")
             with server.queue:
                 rows = server.engine.score(prompt, continuation)
             self._send_json(200, {"scores": [[s.token, s.logprob, s.best, s.best_logprob] for s in rows]})
@@ -486,7 +196,7 @@ def _handler(server: Server):
 
         def chat_completions(self) -> None:
             body = self._body()
-            messages = _messages(body)
+            messages = messages_from(body)
             params = params_from(body)
             self._generate(body, params, chat=True, run=lambda: server.engine.chat(messages, params))
 
@@ -499,7 +209,7 @@ def _handler(server: Server):
             if isinstance(prompt, str):
                 tokens = server.engine.tokenize(prompt, special=True)
             else:
-                tokens = _token_list(prompt, "prompt")
+                tokens = token_list(prompt, "prompt")
             stop_tokens = body.get("stop_tokens") or []
             if not isinstance(stop_tokens, list) or not all(isinstance(s, str) for s in stop_tokens):
                 raise UsageError("'stop_tokens' must be a list of special-token texts")
@@ -513,7 +223,7 @@ def _handler(server: Server):
             created = int(time.time())
             model = server.engine.info.model
             with server.queue:
-                if _closed(self.connection):
+                if client_gone(self.connection):
                     return  # its client gave up while it waited (a hook's timeout): read nothing for it
                 gen = run()  # a prompt that does not fit raises here, before any byte is sent
                 if stream:
@@ -528,7 +238,7 @@ def _handler(server: Server):
                         self._event(rid, kind + ".chunk", created, model, {"delta": {"role": "assistant", "content": ""}})
                     for piece in gen:
                         pieces.append(piece)
-                        if not stream and _closed(self.connection):
+                        if not stream and client_gone(self.connection):
                             raise BrokenPipeError  # nobody waits for this reply any more
                         if stream:
                             choice = {"delta": {"content": piece}} if chat else {"text": piece}

@@ -1,0 +1,111 @@
+"""What a request to `coder serve` says, as values: pure functions, a bad field is a UsageError (a 400).
+
+OpenAI's fields (messages, max_tokens, temperature, stop, ...), llama.cpp's token lists, the
+Host/Origin names a loopback server checks, the body's size limit and JSON, and the usage and
+timing an answer reports.
+"""
+
+from __future__ import annotations
+
+import json
+
+from coder_cli.engine.base import GenParams
+from coder_cli.errors import UsageError
+
+LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+MAX_BODY = 64 * 1024 * 1024
+
+
+def hostname(value: str) -> str:
+    """The host part of a Host header or an origin URL, without port or brackets, lower case."""
+    value = value.strip().lower()
+    if "://" in value:
+        value = value.split("://", 1)[1]
+    value = value.split("/", 1)[0]
+    if value.startswith("["):
+        return value[1:].split("]", 1)[0]
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+
+
+def params_from(body: dict, default_max: int = 1024) -> GenParams:
+    """OpenAI request fields → GenParams; a bad value is a 400."""
+
+    def num(key, kind, default, lo=None, hi=None):
+        value = body.get(key, default)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise UsageError(f"{key!r} must be a number")
+        value = kind(value)
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            raise UsageError(f"{key!r} must be between {lo} and {hi}")
+        return value
+
+    stop = body.get("stop") or ()
+    if isinstance(stop, str):
+        stop = (stop,)
+    if not isinstance(stop, (list, tuple)) or not all(isinstance(s, str) for s in stop):
+        raise UsageError("'stop' must be a string or a list of strings")
+    max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
+    return GenParams(
+        max_tokens=num("max_tokens", int, default_max, 1) if max_tokens is None else positive(max_tokens),
+        temperature=num("temperature", float, 0.0, 0.0, 2.0),
+        top_p=num("top_p", float, 0.8, 0.0, 1.0),
+        top_k=num("top_k", int, 20, 0),
+        repeat_penalty=num("repeat_penalty", float, 1.0, 0.0),
+        seed=num("seed", int, 0),
+        stop=tuple(stop),
+    )
+
+
+def positive(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise UsageError("'max_tokens' must be a whole number from 1")
+    return value
+
+
+def messages_from(body: dict) -> list[dict]:
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise UsageError("'messages' must be a non-empty list")
+    out = []
+    for m in messages:
+        if not isinstance(m, dict) or m.get("role") not in ("system", "user", "assistant"):
+            raise UsageError("each message needs a role: system, user or assistant")
+        content = m.get("content")
+        if isinstance(content, list):  # the content-parts form: keep the text parts
+            content = "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
+        if not isinstance(content, str):
+            raise UsageError("each message's content must be text")
+        out.append({"role": m["role"], "content": content})
+    return out
+
+
+def token_list(value, name: str) -> list[int]:
+    if not isinstance(value, list) or not all(isinstance(t, int) and not isinstance(t, bool) for t in value):
+        raise UsageError(f"{name!r} must be a list of token ids")
+    return value
+
+
+def body_length(content_length: str | None, transfer_encoding: str | None) -> int:
+    """The body's size from its headers; chunked bodies, bad or too large lengths are refused."""
+    if "chunked" in (transfer_encoding or "").lower():
+        raise UsageError("send the body with a Content-Length (chunked bodies are not read)")
+    raw_length = content_length or "0"
+    if not raw_length.strip().isdigit():
+        raise UsageError(f"bad Content-Length {raw_length!r}")
+    length = int(raw_length)
+    if length > MAX_BODY:
+        raise UsageError(f"the request is over {MAX_BODY // (1024 * 1024)} MB")
+    return length
+
+
+def json_body(raw: bytes) -> dict:
+    """The request body as a JSON object (an empty body is {})."""
+    try:
+        data = json.loads(raw or b"{}")
+    except ValueError as exc:
+        raise UsageError(f"the body is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise UsageError("the body must be a JSON object")
+    return data

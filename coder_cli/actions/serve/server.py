@@ -1,0 +1,158 @@
+"""The server: the listening socket, the server record, and what the routes do with the warm engine."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import time
+from collections.abc import Callable
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+
+from coder_cli.actions.serve.handler import make_handler
+from coder_cli.actions.serve.protocol import LOOPBACK
+from coder_cli.actions.serve.queue import Queue
+from coder_cli.errors import UsageError
+
+
+class Server:
+    def __init__(
+        self,
+        engine,
+        home: Path,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        api_key: str = "",
+        log: Callable[[str], None] | None = None,
+        completer_factory: Callable[[object], object] | None = None,
+    ) -> None:
+        if host not in LOOPBACK and not api_key:
+            raise UsageError(
+                f"serving on {host} would let anyone who reaches it run the model",
+                "pass --api-key (or set CODER_API_KEY), or keep the default 127.0.0.1",
+            )
+        self.engine = engine
+        self.home = Path(home)
+        self.api_key = api_key
+        # Only whoever can read $CODER_HOME/server.json (mode 0600: this user) has the token, and only
+        # the token (or the API key) opens /coder/complete, the one route that reads files from disk.
+        self.token = secrets.token_urlsafe(24)
+        self.loopback = host in LOOPBACK
+        self.log = log or (lambda msg: None)
+        self.queue = Queue()
+        self.started = time.time()
+        self.served = 0
+        self._completer_factory = completer_factory
+        self._completer = None
+        self._fill_cache = None
+        self._eog: list[int] | None = None
+        server_class = _ThreadingHTTPServerV6 if ":" in host else ThreadingHTTPServer
+        try:
+            self.httpd = server_class((host, port), make_handler(self))
+        except OSError as exc:
+            hint = "pick another with --port (0 picks a free one)" if exc.errno in (98, 48, 10048) else None
+            raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}", hint) from None
+        self.httpd.daemon_threads = True
+        self.host = host
+        self.port = self.httpd.server_address[1]
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    # -- the server record ------------------------------------------------------------
+    def record_path(self) -> Path:
+        from coder_cli.engine.server_record import server_file
+
+        return server_file(self.home)
+
+    def write_record(self) -> None:
+        from coder_cli.engine.server_record import write_record
+
+        info = self.engine.info
+        record = {
+            "url": self.url,
+            "pid": os.getpid(),
+            "model": info.model,
+            "path": info.path,
+            "n_ctx": info.n_ctx,
+            "started": self.started,
+            "token": self.token,
+        }
+        write_record(self.home, record)
+
+    def remove_record(self) -> None:
+        from coder_cli.engine.server_record import remove_record
+
+        remove_record(self.home)
+
+    def serve_forever(self) -> None:
+        self.write_record()
+        try:
+            self.httpd.serve_forever(poll_interval=0.2)
+        finally:
+            self.remove_record()
+            self.httpd.server_close()
+
+    def shutdown(self) -> None:
+        self.httpd.shutdown()
+
+    # -- what the routes do --------------------------------------------------------------
+    def info(self) -> dict:
+        e = self.engine
+        i = e.info
+        if self._eog is None:
+            self._eog = _eog_ids(e)
+        fim = e.fim_tokens()
+        return {
+            "server": "coder",
+            "version": _version(),
+            "pid": os.getpid(),
+            "model": i.model,
+            "path": i.path,
+            "n_ctx": i.n_ctx,
+            "n_ctx_train": i.n_ctx_train,
+            "threads": i.threads,
+            "gpu_layers": i.gpu_layers,
+            "backend": i.backend,
+            "flash_attn": i.flash_attn,
+            "kv_type": i.kv_type,
+            "eog": self._eog,
+            "fim": None if fim is None else fim.__dict__,
+            "uptime_s": round(time.time() - self.started, 1),
+            "served": self.served,
+            "queued": self.queue.waiting,
+        }
+
+    def completer(self):
+        if self._completer is None:
+            from coder_cli.actions.complete import FillCache
+
+            factory = self._completer_factory
+            if factory is None:
+                from coder_cli.actions.complete import Completer
+
+                def factory(engine):
+                    return Completer(engine, self.home, candidates=1)
+
+            self._completer = factory(self.engine)
+            self._fill_cache = FillCache()
+        return self._completer, self._fill_cache
+
+
+class _ThreadingHTTPServerV6(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+
+def _version() -> str:
+    from coder_cli import __version__
+
+    return __version__
+
+
+def _eog_ids(engine) -> list[int]:
+    """Every end-of-generation id of the vocabulary (a client checks them without asking)."""
+    eog_ids = getattr(engine, "eog_ids", None)
+    return list(eog_ids()) if callable(eog_ids) else [t for t in range(100) if engine.is_eog(t)]

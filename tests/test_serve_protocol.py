@@ -1,0 +1,95 @@
+"""`coder serve`'s request parsing as pure functions: every field, every refusal, no socket."""
+
+from __future__ import annotations
+
+import pytest
+
+from coder_cli.actions.serve.protocol import (
+    MAX_BODY,
+    body_length,
+    hostname,
+    json_body,
+    messages_from,
+    params_from,
+    token_list,
+)
+from coder_cli.errors import UsageError
+
+
+def test_params_defaults_and_fields():
+    p = params_from({})
+    assert (p.max_tokens, p.temperature, p.top_p, p.top_k, p.seed, p.stop) == (1024, 0.0, 0.8, 20, 0, ())
+    p = params_from({"max_tokens": 7, "temperature": 0.5, "stop": "\n\n", "seed": 3}, default_max=16)
+    assert (p.max_tokens, p.temperature, p.stop, p.seed) == (7, 0.5, ("\n\n",), 3)
+    assert params_from({"max_completion_tokens": 9, "max_tokens": 99}).max_tokens == 9  # the newer name wins
+    assert params_from({}, default_max=16).max_tokens == 16
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ({"temperature": "hot"}, "'temperature' must be a number"),
+        ({"temperature": True}, "'temperature' must be a number"),
+        ({"temperature": 3}, "'temperature' must be between 0.0 and 2.0"),
+        ({"top_p": -0.1}, "'top_p' must be between 0.0 and 1.0"),
+        ({"max_tokens": 0}, "'max_tokens' must be a whole number from 1"),
+        ({"max_tokens": 2.5}, "'max_tokens' must be a whole number from 1"),
+        ({"stop": ["a", 1]}, "'stop' must be a string or a list of strings"),
+    ],
+)
+def test_params_refusals(body, message):
+    with pytest.raises(UsageError) as err:
+        params_from(body)
+    assert err.value.message == message
+
+
+def test_messages_keep_text_parts_and_refuse_the_rest():
+    body = {
+        "messages": [
+            {"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "image_url"}, {"type": "text", "text": "b"}]}
+        ]
+    }
+    assert messages_from(body) == [{"role": "user", "content": "ab"}]
+    for bad in (
+        {},
+        {"messages": []},
+        {"messages": [{"role": "tool", "content": "x"}]},
+        {"messages": [{"role": "user", "content": 3}]},
+    ):
+        with pytest.raises(UsageError):
+            messages_from(bad)
+
+
+def test_token_lists_are_ints_only():
+    assert token_list([1, 2, 3], "tokens") == [1, 2, 3]
+    for bad in (None, "1 2", [1, "2"], [True], [1.0]):
+        with pytest.raises(UsageError, match="'tokens' must be a list of token ids"):
+            token_list(bad, "tokens")
+
+
+@pytest.mark.parametrize(
+    "value, name",
+    [
+        ("127.0.0.1:8080", "127.0.0.1"),
+        ("localhost", "localhost"),
+        ("[::1]:9", "::1"),
+        ("http://LOCALHOST:5/x", "localhost"),
+        ("https://evil.example", "evil.example"),
+        ("::1", "::1"),
+    ],
+)
+def test_hostname(value, name):
+    assert hostname(value) == name
+
+
+def test_body_length_and_json():
+    assert body_length(None, None) == 0
+    assert body_length("12", None) == 12
+    for length, encoding in (("-1", None), ("1e3", None), (str(MAX_BODY + 1), None), ("5", "chunked")):
+        with pytest.raises(UsageError):
+            body_length(length, encoding)
+    assert json_body(b"") == {}
+    assert json_body(b'{"a": 1}') == {"a": 1}
+    for bad in (b"[1]", b"{", b'"x"'):
+        with pytest.raises(UsageError):
+            json_body(bad)

@@ -16,16 +16,19 @@ from pathlib import Path
 
 from coder_cli.actions.chat_edits import Edit, propose
 from coder_cli.actions.chat_sessions import SessionData
+from coder_cli.actions.proposal import Proposal
 from coder_cli.core import chat_prompts
 from coder_cli.engine import Engine, GenParams, GenStats
 from coder_cli.engine.base import common_prefix
 from coder_cli.errors import ContextOverflow, Interrupted, UsageError
 from coder_cli.fs.atomic_write import WriteRefused, check_inside
-from coder_cli.fs.text_file import TextFile, decode, read_text
+from coder_cli.fs.text_file import decode, read_text
 from coder_cli.fs.undo_journal import JournalEntry, UndoJournal
 
 MAX_FILE_BYTES = 1_000_000  # larger files are refused before they are tokenized
 MIN_QUESTION = 64  # room a file must leave for a question
+OUTPUT_CHARS = 6000  # of a /run or /test output, kept for the model (the tail)
+SHELL_TIMEOUT = 600  # seconds a /run or /test command may take
 
 
 @dataclass
@@ -384,6 +387,53 @@ class ChatSession:
         result.seconds = time.perf_counter() - t0
         return result
 
+    # -- commands the user runs: /run, /test -----------------------------------------------
+    def shell(self, command: str) -> tuple[int, str]:
+        """Run COMMAND (the user's, after a yes) in the repository root: (exit code, output)."""
+        import subprocess
+
+        try:
+            proc = subprocess.run(
+                command, shell=True, cwd=self.root, capture_output=True, text=True, errors="replace", timeout=SHELL_TIMEOUT
+            )
+        except subprocess.TimeoutExpired:
+            return 124, f"(stopped after {SHELL_TIMEOUT} s)"
+        return proc.returncode, (proc.stdout + proc.stderr)
+
+    def attach(self, command: str, code: int, output: str) -> None:
+        """Let OUTPUT (its tail) join the next question."""
+        self.attachments.append(chat_prompts.command_output(command, code, output[-OUTPUT_CHARS:]))
+
+    def failing_file(self, output: str) -> str | None:
+        """The chat file a failing check's OUTPUT is about: the one it names most (the only one, if one)."""
+        files = list(self.files)
+        if not files:
+            return None
+        mentioned = sorted(files, key=lambda rel: -output.count(Path(rel).name))
+        if output.count(Path(mentioned[0]).name) or len(files) == 1:
+            return mentioned[0]
+        return None
+
+    def fix(self, rel: str, command: str, note: Callable[[str], None]):
+        """Run `coder fix`'s loop on REL against COMMAND with this session's engine (a FixResult)."""
+        from coder_cli.actions.fix import FixRequest, run_fix
+
+        self.prewarm.stop()
+        return run_fix(FixRequest(self.root / rel, command), lambda: self.engine, note, self.home)
+
+    def restore(self, data: SessionData) -> list[str]:
+        """Continue DATA: its conversation and the files it had (those still there); notes on what happened."""
+        notes = []
+        self.data = data
+        self.files.clear()
+        for rel in list(data.files):
+            try:
+                self.add(rel, self.root)
+            except UsageError as exc:
+                notes.append(f"not restored: {exc.message}")
+        notes.insert(0, f"session {data.name}: {len(data.turns)} turn(s), files: {', '.join(self.files) or 'none'}")
+        return notes
+
     def clear(self) -> int:
         n = len(self.data.turns)
         self.data.turns.clear()
@@ -391,34 +441,20 @@ class ChatSession:
         return n
 
     # -- changes -------------------------------------------------------------------------
-    def check_edit(self, edit: Edit) -> tuple[TextFile, str | None]:
-        """The file as it is now, and why EDIT must not be applied (None when it may)."""
-        from coder_cli.context.lookups import parses_worse
-
+    def proposal(self, edit: Edit) -> Proposal:
+        """EDIT as the one write path takes it; WriteRefused when the file changed since the reply."""
         path = check_inside(self.root / edit.rel, self.root)
         original = read_text(path)
         if original.text != edit.before:
-            return original, f"{edit.rel} changed since the reply was written; ask again"
-        try:
-            original.encode(edit.after)
-        except UnicodeEncodeError as exc:
-            return (
-                original,
-                f"{edit.rel}: not applied: {exc.object[exc.start : exc.end]!r} cannot be written in {original.encoding}",
-            )
-        worse = parses_worse(edit.rel, edit.before, edit.after)
-        return original, (f"{edit.rel}: not applied: {worse}" if worse else None)
+            raise WriteRefused(f"{edit.rel} changed since the reply was written; ask again")
+        return Proposal(path, edit.rel, original, edit.after, "coder chat", summary=edit.summary, root=self.root)
 
-    def apply(self, edit: Edit) -> JournalEntry:
-        """Write EDIT (checked again), journal it, and show the chat the new file."""
-        original, why = self.check_edit(edit)
-        if why:
-            raise WriteRefused(why)
-        path = self.root / edit.rel
-        entry = self._journal.write(path, original.raw, original.encode(edit.after), "coder chat")
+    def write(self, p: Proposal) -> JournalEntry:
+        """Write P (consent given), journal it, and show the chat the new file."""
+        entry = self._journal.write(p.path, p.original.raw, p.new_bytes(), p.command)
         self.data.applied.append(entry.id)
-        if edit.rel in self.files:
-            self.files[edit.rel] = ChatFile(edit.rel, edit.after, self.engine.count_tokens(edit.after), _stamp(path))
+        if p.rel in self.files:
+            self.files[p.rel] = ChatFile(p.rel, p.after, self.engine.count_tokens(p.after), _stamp(p.path))
         self._map = None
         return entry
 

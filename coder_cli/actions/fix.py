@@ -12,12 +12,12 @@ from pathlib import Path
 from coder_cli.actions import fix_lines
 from coder_cli.actions import fix_units as units
 from coder_cli.actions.checks import Check, CheckResult, plan
+from coder_cli.actions.proposal import Proposal
 from coder_cli.actions.scratch import Scratch
 from coder_cli.config import project_root
 from coder_cli.core import failure as failures
 from coder_cli.core.edits import NoCodeBlock
 from coder_cli.core.fix_prompts import FIX_SYSTEM, fix_request, fix_retry, fix_unchanged, fix_unusable
-from coder_cli.core.patch import unified
 from coder_cli.engine import Engine, GenParams
 from coder_cli.errors import UsageError
 from coder_cli.fs.atomic_write import check_inside
@@ -64,10 +64,47 @@ class FixResult:
     unit: units.Unit | None = None
     attempts: list[Attempt] = field(default_factory=list)
     seconds: float = 0.0
+    failure: failures.Failure | None = None  # the check's failure before any fix, parsed once
 
     @property
     def already_passing(self) -> bool:
         return self.before.passed
+
+    def proposal(self) -> Proposal:
+        """The fix as the one write path takes it (the check passed on it in the scratch copy)."""
+        assert self.fixed is not None
+        return Proposal(
+            self.target, self.rel, self.original, self.fixed, "coder fix", checks=[f"passes {self.check.description}"]
+        )
+
+    def summary(self) -> str:
+        rounds = max((a.round for a in self.attempts), default=0)
+        return f"{rounds} round(s), {len(self.attempts)} candidate(s), {self.seconds:.1f} s"
+
+    def explain_lines(self) -> list[str]:
+        """What was checked, what failed, and every attempt (`coder fix --explain`)."""
+        lines = [f"checked: {self.check.description}", f"before: {'passes' if self.before.passed else 'fails'}"]
+        if self.failure is not None:
+            lines.append(f"failure: {self.failure.summary}")
+        if self.unit:
+            lines.append(f"unit: {self.unit.describe()}")
+        for a in self.attempts:
+            extra = f": {a.summary}" if a.summary else ""
+            lines.append(f"round {a.round} ({a.how}): {a.outcome}{extra} [{a.seconds:.1f} s]")
+        return lines
+
+    def as_json(self, written: bool) -> dict:
+        return {
+            "file": str(self.target),
+            "check": self.check.description,
+            "passed_before": self.before.passed,
+            "fixed": self.fixed is not None,
+            "written": written,
+            "unit": self.unit.describe() if self.unit else None,
+            "attempts": [a.__dict__ for a in self.attempts],
+            "seconds": round(self.seconds, 2),
+            "patch": self.patch() if self.fixed is not None else None,
+        }
 
     def new_bytes(self) -> bytes:
         assert self.fixed is not None
@@ -75,8 +112,7 @@ class FixResult:
 
     def patch(self) -> str:
         """A `git apply`-able unified diff of the fix."""
-        assert self.fixed is not None
-        return unified(self.rel, self.original.text, self.fixed, self.original.newline)
+        return self.proposal().diff
 
 
 def prepare(req: FixRequest) -> tuple[Path, Path, str, TextFile, str | None]:
@@ -109,7 +145,7 @@ def run_fix(req: FixRequest, load: Callable[[], Engine], note: Callable[[str], N
         if before.passed:
             result.seconds = time.perf_counter() - t0
             return result
-        failure = failures.parse(before.output)
+        failure = result.failure = failures.parse(before.output)
         note(f"failure: {failure.summary}")
         engine = load()
         ctx = units.Context(
@@ -124,6 +160,28 @@ def run_fix(req: FixRequest, load: Callable[[], Engine], note: Callable[[str], N
             ctx.close()
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def fix_text(
+    text: str, lang: str | None, req: FixRequest, load: Callable[[], Engine], note: Callable[[str], None], home: Path
+) -> FixResult:
+    """Filter mode (`coder fix -`): repair TEXT in LANG in a temporary folder; REQ.path is ignored."""
+    import tempfile
+
+    from coder_cli.core.languages import EXTENSIONS
+
+    if not lang:
+        raise UsageError("filter mode needs --lang (for example: coder fix - --lang python)")
+    ext = next((e for e, name in EXTENSIONS.items() if name == lang), None)
+    if ext is None:
+        raise UsageError(f"unknown language {lang!r}", f"one of: {', '.join(sorted(set(EXTENSIONS.values())))}")
+    if not text.strip():
+        raise UsageError("nothing to fix: standard input was empty")
+    with tempfile.TemporaryDirectory(prefix="coder-filter-") as tmp:
+        path = Path(tmp) / f"input{ext}"
+        path.write_text(text, encoding="utf-8")
+        req = FixRequest(path, req.test_cmd, req.rounds, req.samples, lang, req.timeout, req.use_map)
+        return run_fix(req, load, note, home)
 
 
 def _run(check: Check, scratch: Scratch, rel: str) -> CheckResult:

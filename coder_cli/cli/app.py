@@ -23,6 +23,7 @@ from coder_cli.cli import models as models_cmd
 from coder_cli.cli import repomap as map_cmd
 from coder_cli.cli import review as review_cmd
 from coder_cli.cli import serve as serve_cmd
+from coder_cli.cli import undo as undo_cmd
 
 
 def _keep_argument_help() -> None:
@@ -79,7 +80,7 @@ def _root(
 
 app.command("chat")(chat_cmd.chat)
 app.command("fix")(fix_cmd.fix)
-app.command("undo")(fix_cmd.undo)
+app.command("undo")(undo_cmd.undo)
 app.command("complete")(complete_cmd.complete)
 app.command("ask")(ask_cmd.ask)
 app.command("doctor")(doctor_cmd.doctor)

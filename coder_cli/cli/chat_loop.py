@@ -1,10 +1,9 @@
-"""The `coder chat` loop: read a message or a slash command, answer it, offer the changes, save."""
+"""The `coder chat` loop: read a message or a slash command, call the session (`actions.chat`), show the answer."""
 
 from __future__ import annotations
 
 import difflib
 import shlex
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,7 +27,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "/help": ("", "this list"),
     "/exit": ("", "leave (Ctrl-D works too)"),
 }
-OUTPUT_CHARS = 6000  # of a /run or /test output, kept for the model (the tail)
 
 
 def suggest(word: str) -> str | None:
@@ -168,26 +166,25 @@ class ChatLoop:
             self.offer(edit)
 
     def offer(self, edit) -> None:
-        from coder_cli.core.patch import unified
+        """The one write path (`actions.proposal`), with the chat's consent: the diff always shown,
+        the prompt's y/N, "applied", /undo."""
+        from coder_cli.actions.proposal import apply
+        from coder_cli.fs.atomic_write import WriteRefused
         from coder_cli.ui.confirm import show_diff
 
-        original, why = self.session.check_edit(edit)
-        if why:
-            self.diag.warn(why)
-            return
-        show_diff(self.env, unified(edit.rel, edit.before, edit.after, original.newline))
-        if self.yes:
-            ok = True
-        elif self.interactive:
-            ok = self.prompt.confirm(f"Apply this change to {edit.rel} ({edit.summary})?")
-        else:
-            self.diag.note(f"not applied to {edit.rel}: no terminal to ask; start the chat with --yes to apply changes")
-            return
-        if not ok:
-            self.diag.note("not applied")
-            return
-        self.session.apply(edit)
-        self.diag.note(f"applied to {edit.rel} ({edit.summary}); /undo reverts it")
+        consent = self.rt.consent(
+            yes=self.yes,
+            show=lambda patch: show_diff(self.env, patch),
+            ask=self.prompt.confirm if self.interactive else None,
+            pipe=None,
+            words="apply",
+            undo_hint="/undo reverts it",
+            no_terminal_hint="start the chat with --yes to apply changes",
+        )
+        try:
+            apply(self.session.proposal(edit), consent, self.session.write)
+        except WriteRefused as exc:
+            self.diag.warn(exc.message)
 
     # -- commands ------------------------------------------------------------------------
     def _words(self, arg: str, what: str) -> list[str]:
@@ -261,36 +258,25 @@ class ChatLoop:
         self.diag.note("not run: no terminal to ask; start the chat with --yes to allow /run and /test")
         return False
 
-    def _shell(self, command: str) -> tuple[int, str]:
-        try:
-            proc = subprocess.run(
-                command, shell=True, cwd=self.session.root, capture_output=True, text=True, errors="replace", timeout=600
-            )
-        except subprocess.TimeoutExpired:
-            return 124, "(stopped after 600 s)"
-        return proc.returncode, (proc.stdout + proc.stderr)
-
     def _asked_shell(self, command: str, what: str, example: str) -> tuple[int, str] | None:
         """Run COMMAND after a yes (None when not run)."""
         if not command:
             raise UsageError(f"name the {what}", f"for example: {example}")
         if not self._confirm(f"Run `{command}` in {self.session.root}?"):
             return None
-        return self._shell(command)
+        return self.session.shell(command)
 
     def cmd_run(self, arg: str) -> None:
-        from coder_cli.core.chat_prompts import command_output
-
         ran = self._asked_shell(arg, "command", "/run git status")
         if ran is None:
             return
         code, output = ran
         self.out(output.rstrip("\n") or "(no output)")
-        self.session.attachments.append(command_output(arg, code, output[-OUTPUT_CHARS:]))
+        self.session.attach(arg, code, output)
         self.diag.note(f"exit code {code}; the output joins your next message")
 
     def cmd_test(self, arg: str) -> None:
-        from coder_cli.core.chat_prompts import command_output
+        from coder_cli.actions.chat import OUTPUT_CHARS
 
         ran = self._asked_shell(arg, "check", "/test pytest -x")
         if ran is None:
@@ -300,39 +286,23 @@ class ChatLoop:
         if code == 0:
             self.diag.note("the check passes")
             return
-        self.session.attachments.append(command_output(arg, code, output[-OUTPUT_CHARS:]))
-        target = self._failing_file(output)
+        self.session.attach(arg, code, output)
+        target = self.session.failing_file(output)
         if target is None:
             self.diag.note(f"the check fails (exit code {code}); /add the file to fix, then /test again")
             return
         if not (self.yes or (self.interactive and self.prompt.confirm(f"The check fails. Try to fix {target}?"))):
             self.diag.note("the output joins your next message")
             return
-        self._fix(target, arg)
-
-    def _failing_file(self, output: str) -> str | None:
-        files = list(self.session.files)
-        if not files:
-            return None
-        mentioned = sorted(files, key=lambda rel: -output.count(Path(rel).name))
-        if output.count(Path(mentioned[0]).name) or len(files) == 1:
-            return mentioned[0]
-        return None
-
-    def _fix(self, rel: str, command: str) -> None:
-        from coder_cli.actions.chat_edits import Edit
-        from coder_cli.actions.fix import FixRequest, run_fix
-
-        session = self.session
-        session.prewarm.stop()
-        result = run_fix(FixRequest(session.root / rel, command), lambda: session.engine, self.diag.note, self.rt.home)
+        result = self.session.fix(target, arg, self.diag.note)
         if result.already_passing:
             self.diag.note("the check passes now")
-            return
-        if result.fixed is None:
-            self.diag.warn(f"could not fix {rel} ({len(result.attempts)} candidate(s) tried)")
-            return
-        self.offer(Edit(rel, result.original.text, result.fixed, "the fix that passes the check"))
+        elif result.fixed is None:
+            self.diag.warn(f"could not fix {target} ({len(result.attempts)} candidate(s) tried)")
+        else:
+            from coder_cli.actions.chat_edits import Edit
+
+            self.offer(Edit(target, result.original.text, result.fixed, "the fix that passes the check"))
 
     def cmd_model(self, arg: str) -> None:
         if not arg:
@@ -352,9 +322,7 @@ class ChatLoop:
     def cmd_load(self, arg: str) -> None:
         if not arg:
             raise UsageError("name the session to load", "see /sessions")
-        data = self.store.load(arg)
-        notes = restore(self.session, data, self.cwd)
-        for note in notes:
+        for note in self.session.restore(self.store.load(arg)):
             self.diag.note(note)
 
     def cmd_sessions(self, arg: str) -> None:
@@ -375,17 +343,3 @@ class ChatLoop:
         self.out(
             "Enter sends; Alt-Enter starts a new line; Ctrl-C stops a reply; Ctrl-D leaves. A line starting with // sends /."
         )
-
-
-def restore(session, data, cwd: Path) -> list[str]:
-    """Make SESSION continue DATA: its conversation and the files it had (those still there)."""
-    notes = []
-    session.data = data
-    session.files.clear()
-    for rel in list(data.files):
-        try:
-            session.add(rel, session.root)
-        except UsageError as exc:
-            notes.append(f"not restored: {exc.message}")
-    notes.insert(0, f"session {data.name}: {len(data.turns)} turn(s), files: {', '.join(session.files) or 'none'}")
-    return notes

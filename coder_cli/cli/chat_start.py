@@ -9,7 +9,6 @@ def open_session(rt, store, files: list[str], *, resume: bool, name: str | None,
     """The ChatSession to run: resumed (--continue, --session NAME) or new, with FILES added."""
     from coder_cli.actions.chat import ChatSession
     from coder_cli.actions.chat_sessions import SessionData, check_name, new_name
-    from coder_cli.cli.chat_loop import restore
 
     if resume and name:
         raise UsageError("--continue and --session exclude each other")
@@ -44,7 +43,7 @@ def open_session(rt, store, files: list[str], *, resume: bool, name: str | None,
     )
     session.start()
     if data is not None:
-        for note in restore(session, data, rt.env.cwd):
+        for note in session.restore(data):
             rt.diag.note(note)
     for f in files:
         added = session.add(f, rt.env.cwd)

@@ -139,6 +139,29 @@ class Runtime:
 
         return make_progress(self.env)
 
+    def consent(self, *, yes: bool, quiet: bool = False, **fields):
+        """How this command gets a yes before a write (`actions.proposal`): --yes, the terminal's
+        y/N after the diff, or (nobody to ask) the patch to stdout. QUIET: no words, no diff."""
+        from coder_cli.actions.proposal import Consent
+        from coder_cli.ui.confirm import can_ask, confirm, show_diff
+
+        env = self.env
+        if quiet:
+            return Consent(**{"yes": yes, "note": lambda msg: None, "show": lambda patch: None, "ask": None, **fields})
+
+        def pipe(patch: str) -> None:
+            env.stdout.write(patch)
+            env.stdout.flush()
+
+        usual = {
+            "yes": yes,
+            "note": self.diag.note,
+            "show": lambda patch: show_diff(env, patch),
+            "ask": (lambda question: confirm(env, question)) if can_ask(env) else None,
+            "pipe": None if env.stdout_isatty else pipe,
+        }
+        return Consent(**{**usual, **fields})
+
     def load_engine(self, use_server: bool = True):
         """The engine this command runs on (the policy: `engine.select`), with a spinner on a terminal.
         USE_SERVER false: always the model here."""

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from coder_cli.cli.common import engine_options, runtime
-from coder_cli.errors import UsageError
+from coder_cli.errors import ExitCode, UsageError
 
 _POSITION = re.compile(r"^(?P<path>.+?):(?P<line>\d+)(?::(?P<col>\d+))?$")
 
@@ -151,6 +151,8 @@ class _Job:
         return data
 
     def _write(self, new_text: str, yes: bool) -> int:
-        from coder_cli.cli.writes import offer_write
+        from coder_cli.actions.proposal import apply, journal_write, proposal_for
 
-        return offer_write(self.rt, self.path, self.original, new_text, yes=yes, command="coder complete")
+        proposal = proposal_for(self.path, self.original, new_text, "coder complete", checks=["parses"])
+        consent = self.rt.consent(yes=yes, refusal_hint="look at the fill with --json, or try --mode line")
+        return 0 if apply(proposal, consent, journal_write(self.rt.home)).ok else int(ExitCode.FINDINGS)

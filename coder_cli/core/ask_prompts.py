@@ -12,6 +12,7 @@ ASK_SYSTEM = (
     "Answer directly and concisely. Put code in fenced Markdown code blocks with a language tag."
 )
 
+
 def language_of(path: str) -> str:
     return fence_tag(path)
 

@@ -26,19 +26,15 @@ def list_(ctx: typer.Context, as_json: JsonOpt = False) -> int:
     if as_json:
         rt.env.stdout.write(json.dumps(rows, indent=2) + "\n")
         return 0
-    from rich.table import Table
+    from coder_cli.ui.console import print_table
 
-    from coder_cli.ui.console import make_console
-
-    table = Table(box=None, pad_edge=False)
-    for col in ("id", "aliases", "size", "installed", "source"):
-        table.add_column(col)
+    table = []
     for r in rows:
         state = "no"
         if r["installed"]:
             state = {True: "yes, verified", False: "yes, BAD sha256", None: "yes, not verified"}[r["verified"]]
-        table.add_row(r["id"], ", ".join(r["aliases"]), r["size_human"], state, r["source"])
-    make_console(rt.env).print(table)
+        table.append([r["id"], ", ".join(r["aliases"]), r["size_human"], state, r["source"]])
+    print_table(rt.env, ["id", "aliases", "size", "installed", "source"], table)
     rt.diag.note(f"store: {rt.store.dir}")
     return 0
 

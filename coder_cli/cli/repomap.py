@@ -68,29 +68,9 @@ def map_(
 def _progress(rt):
     if not rt.env.stderr_isatty:
         return None
-    state: dict = {}
+    from coder_cli.ui.progress import count_bar
 
-    def update(done: int, total: int) -> None:
-        if total < 100:
-            return
-        if "bar" not in state:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            state["bar"] = Progress(
-                TextColumn("indexing"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=rt.diag.console,
-                transient=True,
-            )
-            state["bar"].start()
-            state["task"] = state["bar"].add_task("index", total=total)
-        state["bar"].update(state["task"], completed=done)
-        if done >= total:
-            state["bar"].stop()
-
-    return update
+    return count_bar(rt.diag.console, "indexing")
 
 
 def _print_stats(rt, st) -> None:

@@ -11,8 +11,6 @@ from coder_cli.cli.commit_msg import BudgetOpt
 from coder_cli.cli.common import engine_options, runtime
 from coder_cli.core.diff_packing import DEFAULT_BUDGET
 
-_COLOURS = {"error": "bold red", "warning": "yellow", "info": "cyan"}
-
 
 @engine_options()
 def review(
@@ -60,14 +58,9 @@ def _print_findings(rt, findings) -> None:
     if not rt.env.stdout_isatty:
         rt.env.stdout.writelines(f.format() + "\n" for f in findings)
         return
-    from rich.markup import escape
+    from coder_cli.ui.console import print_findings
 
-    from coder_cli.ui.console import make_console
-
-    console = make_console(rt.env)
-    for f in findings:
-        colour = _COLOURS[f.severity]
-        console.print(f"[bold]{escape(f.path)}:{f.line}:[/bold] [{colour}]{f.severity}:[/{colour}] {escape(f.message)}")
+    print_findings(rt.env, findings)
 
 
 def _summary(result, target) -> list[str]:

@@ -68,3 +68,28 @@ def _escape(text: str) -> str:
     from rich.markup import escape
 
     return escape(text)
+
+
+SEVERITY_COLOURS = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+def print_findings(env: Environment, findings) -> None:
+    """Review findings (``path:line: severity: message``), coloured by severity."""
+    from rich.markup import escape
+
+    console = make_console(env)
+    for f in findings:
+        colour = SEVERITY_COLOURS[f.severity]
+        console.print(f"[bold]{escape(f.path)}:{f.line}:[/bold] [{colour}]{f.severity}:[/{colour}] {escape(f.message)}")
+
+
+def print_table(env: Environment, columns: list[str], rows: list[list[str]]) -> None:
+    """A plain aligned table on stdout (no box)."""
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False)
+    for col in columns:
+        table.add_column(col)
+    for row in rows:
+        table.add_row(*row)
+    make_console(env).print(table)

@@ -62,5 +62,27 @@ class LineProgress:
         self.env.stderr.flush()
 
 
+def count_bar(console, label: str, at_least: int = 100):
+    """An update(done, total) that shows a bar of items on CONSOLE once there are AT_LEAST of them."""
+    state: dict = {}
+
+    def update(done: int, total: int) -> None:
+        if total < at_least:
+            return
+        if "bar" not in state:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            state["bar"] = Progress(
+                TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True
+            )
+            state["bar"].start()
+            state["task"] = state["bar"].add_task(label, total=total)
+        state["bar"].update(state["task"], completed=done)
+        if done >= total:
+            state["bar"].stop()
+
+    return update
+
+
 def make_progress(env: Environment):
     return BarProgress(env) if env.stderr_isatty else LineProgress(env)

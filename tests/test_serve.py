@@ -173,6 +173,7 @@ class _OpenAIStandIn(BaseHTTPRequestHandler):
     """An OpenAI-compatible server that is not `coder serve` (no /coder/info, no /tokenize)."""
 
     status = 200
+    whole = False  # ignore stream=true: answer with the whole message and llama.cpp server's timings
 
     def log_message(self, *args):
         pass
@@ -188,6 +189,12 @@ class _OpenAIStandIn(BaseHTTPRequestHandler):
         type(self).last = body
         if self.status != 200:
             self._json(self.status, {"error": {"message": "model overloaded"}})
+            return
+        if self.whole:
+            usage = {"prompt_tokens": 21, "completion_tokens": 5}
+            message = {"role": "assistant", "content": "The answer is 42."}
+            timings = {"prompt_ms": 120.5, "predicted_ms": 250.0}
+            self._json(200, {"choices": [{"message": message, "finish_reason": "stop"}], "usage": usage, "timings": timings})
             return
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
@@ -211,6 +218,7 @@ def stand_in():
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _OpenAIStandIn)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     _OpenAIStandIn.status = 200
+    _OpenAIStandIn.whole = False
     yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
     httpd.shutdown()
 
@@ -227,6 +235,16 @@ def test_generic_server_chat_with_estimated_counts_then_usage(stand_in):
     assert sent["model"] == "big-model" and sent["stream"] is True and sent["max_tokens"] == 20 and sent["seed"] == 3
     with pytest.raises(Exception, match="tokenizer"):
         remote.complete([1, 2], GenParams())
+
+
+def test_a_reply_in_one_piece_takes_the_servers_clock(stand_in):
+    """A server that ignores stream=true sends the reply at once: the client's clock would say 0 s of
+    generation (a chat turn once read "67 tokens at 0/s"); the server's timings say how long it took."""
+    _OpenAIStandIn.whole = True
+    gen = RemoteEngine(Endpoint.parse(stand_in)).chat([{"role": "user", "content": "6 * 7?"}], GenParams())
+    assert gen.text() == "The answer is 42."
+    assert gen.stats.completion_tokens == 5 and gen.stats.generate_s == 0.25
+    assert gen.stats.tokens_per_s == 16.0  # 4 tokens after the first, in 0.25 s
 
 
 def test_generic_server_errors_are_clear(stand_in):
@@ -398,6 +416,7 @@ def test_chat_runs_unchanged_through_a_server_found_by_coder_server(served, home
     assert [m["content"] for m in second[-3:]] == ["q1", "first answer", "make it Hi"]
 
 
+@pytest.mark.slow
 def test_fix_runs_through_a_server_with_its_line_round(served, home, tmp_path):
     """`coder fix` over HTTP: the FIM line round (token ids, scores) and the whole-unit round."""
     import shutil

@@ -158,9 +158,10 @@ class ChatLoop:
             self.diag.note("interrupted; the reply was not kept")
             return
         if self.interactive:
+            rate = f" at {st.tokens_per_s:.0f}/s" if st.tokens_per_s > 0 else ""  # no rate from one piece
             self.diag.note(
                 f"{st.prompt_tokens:,} prompt tokens ({st.cached_tokens:,} cached) · first token {st.prompt_s:.2f} s · "
-                f"{st.completion_tokens} tokens at {st.tokens_per_s:.0f}/s"
+                f"{st.completion_tokens} tokens{rate}"
             )
         for edit in result.edits:
             self.offer(edit)

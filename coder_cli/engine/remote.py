@@ -357,12 +357,14 @@ class RemoteEngine:
     def _pieces(self, resp: http.client.HTTPResponse, url: str, stats: GenStats, chat: bool, t0: float) -> Iterator[str]:
         first = last = None
         counted = 0
-        usage = None
+        usage = timings = None
         stats.finish_reason = "stop"
         try:
             for event in _sse_events(resp, url):
                 if "usage" in event and event["usage"]:
                     usage = event["usage"]
+                if isinstance(event.get("timings"), dict):
+                    timings = event["timings"]
                 for choice in event.get("choices") or []:
                     if chat:  # a stream's delta, or the whole message from a server that ignored stream=true
                         piece = (choice.get("delta") or choice.get("message") or {}).get("content")
@@ -386,6 +388,9 @@ class RemoteEngine:
             resp.close()
             if first is not None and last is not None:
                 stats.generate_s = last - first
+            if timings:  # the server's own clock: right also when the reply came in one piece
+                server_s = _seconds(timings, "generate_s", "predicted_ms")
+                stats.generate_s = server_s if server_s is not None else stats.generate_s
             stats.completion_tokens = counted
             if usage:
                 stats.prompt_tokens = int(usage.get("prompt_tokens") or stats.prompt_tokens)
@@ -395,6 +400,15 @@ class RemoteEngine:
 
     def close(self) -> None:
         self._tokens.clear()
+
+
+def _seconds(timings: dict, seconds_key: str, ms_key: str) -> float | None:
+    """A duration from a server's timings: coder serve's seconds, or llama.cpp server's milliseconds."""
+    for key, scale in ((seconds_key, 1.0), (ms_key, 0.001)):
+        value = timings.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+            return float(value) * scale
+    return None
 
 
 def _sse_events(resp: http.client.HTTPResponse, url: str) -> Iterator[dict]:

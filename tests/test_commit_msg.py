@@ -178,7 +178,9 @@ def test_json_fields(tmp_path, home, scripted):
     assert data["omitted"] == {"hunks": 0, "files": [], "excluded": {"package-lock.json": "lockfile"}}
     assert data["model"] == "scripted" and data["fallback"] is False
     assert data["tokens"]["prompt"] > data["tokens"]["diff"] > 0
-    assert set(data["timing"]) == {"load_s", "prompt_s", "generate_s", "total_s"}
+    # the one usage/timing shape (engine/usage.py); `tokens` stays as the older alias
+    assert set(data["timing"]) == {"load_s", "prompt_s", "generate_s", "total_s", "prompt_tokens_per_s", "tokens_per_s"}
+    assert data["usage"]["prompt_tokens"] == data["tokens"]["prompt"]
 
 
 def test_small_budget_leaves_hunks_out_and_says_so(tmp_path, home, scripted):

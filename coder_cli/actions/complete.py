@@ -18,7 +18,8 @@ from pathlib import Path
 from coder_cli.config import project_root
 from coder_cli.core.fim_post import MODES, Cursor, auto_indent, choose_mode, cursor, done, finish
 from coder_cli.core.fim_prompt import MARKER, fim_layout, prefix_window, split_keep, suffix_window
-from coder_cli.engine import Engine, GenParams
+from coder_cli.engine import Engine, GenParams, GenStats
+from coder_cli.engine.usage import usage_timing
 from coder_cli.errors import ModelError, UsageError
 
 CONTEXT_TOKENS = 1024  # cross-file context (the --budget default on the CPU)
@@ -47,6 +48,8 @@ class Fill:
     cached_tokens: int = 0
     completion_tokens: int = 0
     seconds: float = 0.0
+    prompt_s: float = 0.0  # summed over the generations (candidates)
+    generate_s: float = 0.0
     candidates: int = 0  # generations tried
     parses: bool | None = None  # None: no parser for the language
     note: str | None = None
@@ -54,8 +57,12 @@ class Fill:
     cached: bool = False  # answered from the completion cache
 
     def as_dict(self) -> dict:
+        """The fill's JSON: usage and timing in the shape of `engine.usage`; ``timing_ms`` and
+        ``tokens`` are the older shape, kept as aliases for one release (editors read them)."""
+        stats = GenStats(self.prompt_tokens, self.cached_tokens, self.completion_tokens, self.prompt_s, self.generate_s)
         return {
             "completion": self.completion,
+            **usage_timing(stats, total_s=self.seconds),
             "timing_ms": round(self.seconds * 1000, 1),
             "tokens": {
                 "prompt": self.prompt_tokens,
@@ -219,6 +226,8 @@ class Completer:
             first = result
             result = self._fill(req, indent)
             result.completion_tokens += first.completion_tokens
+            result.prompt_s += first.prompt_s
+            result.generate_s += first.generate_s
             result.candidates += first.candidates
         result.seconds = time.perf_counter() - t0
         return result
@@ -241,6 +250,8 @@ class Completer:
             raw, stats = self._generate(tokens, cur, mode, params)
             first_stats = first_stats or stats
             result.completion_tokens += stats.completion_tokens
+            result.prompt_s += stats.prompt_s
+            result.generate_s += stats.generate_s
             result.candidates += 1
             text = finish(raw, cur, mode)
             if text in tried:

@@ -18,7 +18,8 @@ from coder_cli.config import project_root
 from coder_cli.core import failure as failures
 from coder_cli.core.edits import NoCodeBlock
 from coder_cli.core.fix_prompts import FIX_SYSTEM, fix_request, fix_retry, fix_unchanged, fix_unusable
-from coder_cli.engine import Engine, GenParams
+from coder_cli.engine import Engine, GenParams, GenStats
+from coder_cli.engine.usage import Metered, usage_timing
 from coder_cli.errors import UsageError
 from coder_cli.fs.atomic_write import check_inside
 from coder_cli.fs.text_file import TextFile, read_text
@@ -65,6 +66,8 @@ class FixResult:
     attempts: list[Attempt] = field(default_factory=list)
     seconds: float = 0.0
     failure: failures.Failure | None = None  # the check's failure before any fix, parsed once
+    stats: GenStats = field(default_factory=GenStats)  # every generation of the repair, summed
+    load_s: float = 0.0
 
     @property
     def already_passing(self) -> bool:
@@ -104,6 +107,7 @@ class FixResult:
             "attempts": [a.__dict__ for a in self.attempts],
             "seconds": round(self.seconds, 2),
             "patch": self.patch() if self.fixed is not None else None,
+            **usage_timing(self.stats, load_s=self.load_s, total_s=self.seconds),
         }
 
     def new_bytes(self) -> bytes:
@@ -147,7 +151,9 @@ def run_fix(req: FixRequest, load: Callable[[], Engine], note: Callable[[str], N
             return result
         failure = result.failure = failures.parse(before.output)
         note(f"failure: {failure.summary}")
-        engine = load()
+        t_load = time.perf_counter()
+        engine = Metered(load())
+        result.load_s = time.perf_counter() - t_load
         ctx = units.Context(
             target, root, rel, original, lang or "text", home, engine.count_tokens, engine.info.model, req.use_map
         )
@@ -158,6 +164,7 @@ def run_fix(req: FixRequest, load: Callable[[], Engine], note: Callable[[str], N
             _loop(req, engine, ctx, unit, failure, check, scratch, result, note)
         finally:
             ctx.close()
+            result.stats = engine.total()
     result.seconds = time.perf_counter() - t0
     return result
 

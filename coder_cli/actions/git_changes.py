@@ -226,19 +226,17 @@ def files_json(view: DiffView) -> list[dict]:
 
 
 def usage_json(stats: GenStats, timing: Timing, view: DiffView | None) -> dict:
-    """The `tokens` and `timing` parts of commit-msg's and review's --json."""
+    """commit-msg's and review's usage and timing (`engine.usage`), and ``tokens``: the older shape of
+    the usage, kept as an alias for one release, with the diff's size (``diff``)."""
+    from coder_cli.engine.usage import usage_timing
+
     return {
+        **usage_timing(stats, load_s=timing.load_s, total_s=timing.total_s),
         "tokens": {
             "prompt": stats.prompt_tokens,
             "cached": stats.cached_tokens,
             "completion": stats.completion_tokens,
             "diff": view.tokens if view else 0,
-        },
-        "timing": {
-            "load_s": round(timing.load_s, 4),
-            "prompt_s": round(stats.prompt_s, 4),
-            "generate_s": round(stats.generate_s, 4),
-            "total_s": round(timing.total_s, 4),
         },
     }
 

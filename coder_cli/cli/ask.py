@@ -79,20 +79,14 @@ def ask(
     for note in result.notes:
         rt.diag.note(note)
     if as_json:
+        from coder_cli.engine.usage import usage_timing
+
         payload = {
             "reply": result.reply,
             "code": result.code,
             "model": result.model,
-            "usage": {k: result.stats.as_dict()[k] for k in ("prompt_tokens", "cached_tokens", "completion_tokens")},
             "parts": result.parts,
-            "timing": {
-                "load_s": round(result.load_s, 4),
-                "prompt_s": round(result.stats.prompt_s, 4),
-                "generate_s": round(result.stats.generate_s, 4),
-                "total_s": round(result.total_s, 4),
-                "prompt_tokens_per_s": round(result.stats.prompt_tokens_per_s, 2),
-                "tokens_per_s": round(result.stats.tokens_per_s, 2),
-            },
+            **usage_timing(result.stats, load_s=result.load_s, total_s=result.total_s),
             "finish_reason": result.stats.finish_reason,
         }
         rt.env.stdout.write(json.dumps(payload, indent=2) + "\n")

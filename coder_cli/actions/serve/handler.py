@@ -22,7 +22,8 @@ from coder_cli.actions.serve.protocol import (
     token_list,
 )
 from coder_cli.actions.serve.queue import GiveWay, client_gone
-from coder_cli.engine.base import GenParams
+from coder_cli.engine.base import GenParams, GenStats
+from coder_cli.engine.usage import usage_timing
 from coder_cli.errors import CoderError, ContextOverflow, UsageError
 
 IDLE_TIMEOUT = 120  # seconds a client may stall sending or receiving before its connection is dropped
@@ -170,7 +171,9 @@ def make_handler(server):
             with server.queue:
                 t0 = time.perf_counter()
                 done = server.engine.prefill(tokens, GiveWay(server.queue, self.connection))
-            self._send_json(200, {"evaluated": done, "seconds": round(time.perf_counter() - t0, 4)})
+            seconds = time.perf_counter() - t0
+            stats = GenStats(prompt_tokens=len(tokens), cached_tokens=len(tokens) - done, prompt_s=seconds)
+            self._send_json(200, {"evaluated": done, "seconds": round(seconds, 4), **usage_timing(stats, total_s=seconds)})
 
         def score(self) -> None:
             body = self._body()

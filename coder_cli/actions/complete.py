@@ -9,6 +9,7 @@ each request: the prompt is laid out so that nearby cursors share its head
 
 from __future__ import annotations
 
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from coder_cli.core.fim_prompt import MARKER, fim_layout, prefix_window, split_k
 from coder_cli.engine import Engine, GenParams, GenStats
 from coder_cli.engine.usage import usage_timing
 from coder_cli.errors import ModelError, UsageError
+from coder_cli.fs.text_file import read_text
 
 CONTEXT_TOKENS = 1024  # cross-file context (the --budget default on the CPU)
 PREFIX_TOKENS = 1024  # the code above the cursor
@@ -382,3 +384,65 @@ def fill_markers(completer: Completer, path: Path, text: str, mode: str = "auto"
             on_fill(len(fills), fill)
         text = prefix + fill.completion + rest
     return text, fills
+
+
+_POSITION = re.compile(r"^(?P<path>.+?):(?P<line>\d+)(?::(?P<col>\d+))?$")
+
+
+class CompletionJob:
+    """`coder complete FILE[:LINE[:COL]]`: the file read and the position checked (before any model
+    loads), filled (at the position, or at each <FILL> marker), and the result as a proposal."""
+
+    def __init__(self, path: Path, line: int | None, col: int | None, mode: str) -> None:
+        from coder_cli.core.fim_prompt import PositionError, offset_of
+
+        self.line, self.col, self.mode = line, col, mode
+        self.original = read_text(path)
+        self.path = path.resolve()
+        text, name = self.original.text, path.name
+        if not text.strip():
+            raise UsageError(f"{name} is empty: there is no code around the cursor", "write a few lines first")
+        self.at = None
+        if line is None:
+            if MARKER not in text:
+                raise UsageError(f"{name} has no {MARKER} marker", f"give a position ({name}:LINE[:COL]) or add {MARKER}")
+            return
+        try:
+            self.at = offset_of(text, line, col)
+        except PositionError as exc:
+            raise UsageError(f"{name}: {exc}") from None
+
+    @classmethod
+    def at(cls, cwd: Path, target: str, mode: str) -> CompletionJob:
+        """TARGET as typed: FILE, FILE:LINE or FILE:LINE:COL (a file whose name has a colon wins)."""
+        if (cwd / target).is_file():
+            return cls(cwd / target, None, None, mode)
+        m = _POSITION.match(target)
+        if m is None:
+            return cls(cwd / target, None, None, mode)  # read_text says it is missing
+        col = m.group("col")
+        return cls(cwd / m.group("path"), int(m.group("line")), int(col) if col else None, mode)
+
+    def run(self, completer: Completer, progress: Callable[[str], None]) -> tuple[str, list[Fill]]:
+        text = self.original.text
+        if self.at is None:
+            total = text.count(MARKER)
+            return fill_markers(
+                completer, self.path, text, self.mode, lambda i, f: progress(f"filled {i}/{total} ({f.seconds:.1f} s)")
+            )
+        at = self.at
+        fill = completer.fill(FillRequest(self.path, text[:at], text[at:], self.mode))
+        return text[:at] + fill.completion + text[at:], [fill]
+
+    def as_json(self, new_text: str, fills: list[Fill]) -> dict:
+        data = {"file": str(self.path), "fills": [f.as_dict() for f in fills]}
+        if self.line is not None:
+            data.update(line=self.line, col=self.col, completion=fills[0].completion)
+        else:
+            data["text"] = new_text
+        return data
+
+    def proposal(self, new_text: str):
+        from coder_cli.actions.proposal import proposal_for
+
+        return proposal_for(self.path, self.original, new_text, "coder complete", checks=["parses"])

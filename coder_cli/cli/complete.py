@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
-import re
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from coder_cli.cli.common import engine_options, runtime
 from coder_cli.errors import ExitCode, UsageError
-
-_POSITION = re.compile(r"^(?P<path>.+?):(?P<line>\d+)(?::(?P<col>\d+))?$")
 
 
 @engine_options()
@@ -66,93 +62,35 @@ def complete(
         return 0
     if not target:
         raise UsageError("what to complete?", "coder complete FILE:LINE[:COL], coder complete FILE (with <FILL> markers)")
-    path, line, col = _target(rt.env.cwd, target)
-    job = _Job(rt, path, line, col, mode)
+    from coder_cli.actions.complete import CompletionJob
+
+    job = CompletionJob.at(rt.env.cwd, target, mode)  # (checked before the model loads)
     completer = Completer(rt.load_engine(), rt.home, budget=budget)
+    progress = rt.diag.note if rt.env.stderr_isatty else (lambda msg: None)
     try:
-        new_text, fills = job.run(completer)
+        new_text, fills = job.run(completer, progress)
     finally:
         completer.close()
-    return job.report(new_text, fills, write=write, yes=yes, as_json=as_json)
+    return _report(rt, job, new_text, fills, write=write, yes=yes, as_json=as_json)
 
 
-def _target(cwd: Path, target: str) -> tuple[Path, int | None, int | None]:
-    if (cwd / target).is_file():
-        return cwd / target, None, None
-    m = _POSITION.match(target)
-    if m is None:
-        return cwd / target, None, None  # read_text says it is missing
-    col = m.group("col")
-    return cwd / m.group("path"), int(m.group("line")), int(col) if col else None
-
-
-class _Job:
-    """One file's completion: the target checked (before the model loads), filled, reported."""
-
-    def __init__(self, rt, path: Path, line: int | None, col: int | None, mode: str) -> None:
-        from coder_cli.core.fim_prompt import MARKER, PositionError, offset_of
-        from coder_cli.fs.text_file import read_text
-
-        self.rt, self.line, self.col, self.mode = rt, line, col, mode
-        self.original = read_text(path)
-        self.path = path.resolve()
-        text, name = self.original.text, path.name
-        if not text.strip():
-            raise UsageError(f"{name} is empty: there is no code around the cursor", "write a few lines first")
-        self.at = None
-        if line is None:
-            if MARKER not in text:
-                raise UsageError(f"{name} has no {MARKER} marker", f"give a position ({name}:LINE[:COL]) or add {MARKER}")
-            return
-        try:
-            self.at = offset_of(text, line, col)
-        except PositionError as exc:
-            raise UsageError(f"{name}: {exc}") from None
-
-    def run(self, completer):
-        from coder_cli.actions.complete import FillRequest, fill_markers
-        from coder_cli.core.fim_prompt import MARKER
-
-        text = self.original.text
-        if self.at is None:
-            note = self.rt.diag.note if self.rt.env.stderr_isatty else (lambda msg: None)
-            total = text.count(MARKER)
-            return fill_markers(
-                completer, self.path, text, self.mode, lambda i, f: note(f"filled {i}/{total} ({f.seconds:.1f} s)")
-            )
-        at = self.at
-        fill = completer.fill(FillRequest(self.path, text[:at], text[at:], self.mode))
-        return text[:at] + fill.completion + text[at:], [fill]
-
-    def report(self, new_text: str, fills, *, write: bool, yes: bool, as_json: bool) -> int:
-        env, diag = self.rt.env, self.rt.diag
-        for f in fills:
-            if f.note:
-                diag.warn(f.note)
-        if as_json:
-            env.stdout.write(json.dumps(self._json(new_text, fills), indent=2, ensure_ascii=False) + "\n")
-        elif not write:
-            if self.line is None:
-                env.stdout.write(new_text)
-            else:
-                out = fills[0].completion
-                env.stdout.write(out + ("\n" if env.stdout_isatty and not out.endswith("\n") else ""))
-            env.stdout.flush()
-        if not write:
-            return 0
-        return self._write(new_text, yes)
-
-    def _json(self, new_text: str, fills) -> dict:
-        data = {"file": str(self.path), "fills": [f.as_dict() for f in fills]}
-        if self.line is not None:
-            data.update(line=self.line, col=self.col, completion=fills[0].completion)
+def _report(rt, job, new_text: str, fills, *, write: bool, yes: bool, as_json: bool) -> int:
+    env, diag = rt.env, rt.diag
+    for f in fills:
+        if f.note:
+            diag.warn(f.note)
+    if as_json:
+        env.stdout.write(json.dumps(job.as_json(new_text, fills), indent=2, ensure_ascii=False) + "\n")
+    elif not write:
+        if job.line is None:
+            env.stdout.write(new_text)
         else:
-            data["text"] = new_text
-        return data
+            out = fills[0].completion
+            env.stdout.write(out + ("\n" if env.stdout_isatty and not out.endswith("\n") else ""))
+        env.stdout.flush()
+    if not write:
+        return 0
+    from coder_cli.actions.proposal import apply, journal_write
 
-    def _write(self, new_text: str, yes: bool) -> int:
-        from coder_cli.actions.proposal import apply, journal_write, proposal_for
-
-        proposal = proposal_for(self.path, self.original, new_text, "coder complete", checks=["parses"])
-        consent = self.rt.consent(yes=yes, refusal_hint="look at the fill with --json, or try --mode line")
-        return 0 if apply(proposal, consent, journal_write(self.rt.home)).ok else int(ExitCode.FINDINGS)
+    consent = rt.consent(yes=yes, refusal_hint="look at the fill with --json, or try --mode line")
+    return 0 if apply(job.proposal(new_text), consent, journal_write(rt.home)).ok else int(ExitCode.FINDINGS)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 from typing import Annotated
 
 import typer
@@ -38,19 +36,12 @@ def serve(
     coder serve --model 1.5b --port 0    # another model, a free port
     CODER_API_KEY=… coder serve --host 0.0.0.0
     """
-    from coder_cli.actions.serve import Server
-    from coder_cli.engine.server_record import find_server
-    from coder_cli.errors import Interrupted, UsageError
+    from coder_cli.actions.serve import Server, run
+    from coder_cli.engine.server_record import refuse_second_server
 
     rt = runtime(ctx, **engine)
     key = api_key or rt.env.environ.get("CODER_API_KEY", "")
-    running = find_server(rt.home, {k: v for k, v in rt.env.environ.items() if k != "CODER_SERVER"})
-    if running is not None:
-        endpoint, info = running
-        raise UsageError(
-            f"a coder serve already runs for {rt.home} at {endpoint.root} (pid {info.get('pid')}, {info.get('model')})",
-            "stop it first, or give this one its own CODER_HOME",
-        )
+    refuse_second_server(rt.home, rt.env.environ)
     engine = rt.load_engine(use_server=False)
     try:
         server = Server(engine, rt.home, host, port, key, log=rt.diag.note if log else None)
@@ -61,26 +52,6 @@ def serve(
     rt.diag.note(
         f"coder serve: {i.model} ({i.backend}, ctx {i.n_ctx:,}) on {server.url}  ·  OpenAI base {server.url}/v1  ·  Ctrl-C stops"
     )
-    previous = _stop_on_sigterm(server)
-    try:
-        server.serve_forever()
-    except (Interrupted, KeyboardInterrupt):
-        pass
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
-        if server.queue.waiting == 0 and not server.queue.busy:
-            engine.close()  # (a request still running keeps it: the process exits anyway)
+    run(server)
     rt.diag.note(f"coder serve stopped ({server.served} requests served)")
     return 0
-
-
-def _stop_on_sigterm(server):
-    """SIGTERM stops the server like Ctrl-C does (the server file is removed either way)."""
-    if threading.current_thread() is not threading.main_thread():
-        return None
-
-    def stop(signum, frame):
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    return signal.signal(signal.SIGTERM, stop)

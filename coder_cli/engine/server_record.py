@@ -90,3 +90,16 @@ def remove_record(home: Path) -> None:
             path.unlink()
     except (OSError, ValueError):
         pass
+
+
+def refuse_second_server(home: Path, environ) -> None:
+    """A UsageError when a `coder serve` already answers for HOME (whatever CODER_SERVER says)."""
+    from coder_cli.errors import UsageError
+
+    running = find_server(home, {k: v for k, v in environ.items() if k != "CODER_SERVER"})
+    if running is not None:
+        endpoint, info = running
+        raise UsageError(
+            f"a coder serve already runs for {home} at {endpoint.root} (pid {info.get('pid')}, {info.get('model')})",
+            "stop it first, or give this one its own CODER_HOME",
+        )

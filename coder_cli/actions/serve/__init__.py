@@ -21,6 +21,6 @@ One llama.cpp context serves one request at a time: requests queue on a lock in 
 """
 
 from coder_cli.actions.serve.queue import Queue
-from coder_cli.actions.serve.server import Server
+from coder_cli.actions.serve.server import Server, run
 
-__all__ = ["Queue", "Server"]
+__all__ = ["Queue", "Server", "run"]

@@ -156,3 +156,29 @@ def _eog_ids(engine) -> list[int]:
     """Every end-of-generation id of the vocabulary (a client checks them without asking)."""
     eog_ids = getattr(engine, "eog_ids", None)
     return list(eog_ids()) if callable(eog_ids) else [t for t in range(100) if engine.is_eog(t)]
+
+
+def run(server: Server) -> None:
+    """Serve until Ctrl-C or SIGTERM (the server record is removed either way), then free the engine
+    unless a request still holds it (the process exits anyway)."""
+    import signal
+    import threading
+
+    from coder_cli.errors import Interrupted
+
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+
+        def stop(signum, frame):
+            threading.Thread(target=server.shutdown, daemon=True).start()
+
+        previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        server.serve_forever()
+    except (Interrupted, KeyboardInterrupt):
+        pass
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+        if server.queue.waiting == 0 and not server.queue.busy:
+            server.engine.close()

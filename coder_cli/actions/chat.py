@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coder_cli.actions.chat_edits import Edit, propose
-from coder_cli.actions.chat_sessions import SessionData
+from coder_cli.actions.chat_sessions import SessionData, SessionStore
 from coder_cli.actions.proposal import Proposal
 from coder_cli.core import chat_prompts
 from coder_cli.engine import Engine, GenParams, GenStats
@@ -492,6 +492,48 @@ class ChatSession:
             if now.text != before:
                 out.append(unified(rel, before, now.text, now.newline))
         return out
+
+
+def open_session(
+    store: SessionStore,
+    home: Path,
+    load: Callable[[str | None], Engine],
+    settings,
+    *,
+    resume: bool,
+    name: str | None,
+    map_tokens: int,
+    prewarm: bool,
+    note: Callable[[str], None],
+) -> ChatSession:
+    """The session to run, its model loaded: the last one (RESUME), the one called NAME if it
+    exists, else a new one (called NAME, or a fresh name). NOTE says what was restored."""
+    from coder_cli.actions.chat_sessions import check_name, new_name
+
+    data = None
+    if resume:
+        last = store.last()
+        if last is None:
+            raise UsageError(f"no earlier chat session for {store.root}", "start one with `coder chat`")
+        data = store.load(last)
+    elif name and store.path(check_name(name)).exists():
+        data = store.load(name)
+    session = ChatSession(
+        store.root,
+        home,
+        load,
+        reply_tokens=settings.max_tokens,
+        map_budget=map_tokens,
+        temperature=settings.temperature,
+        seed=settings.seed,
+        data=SessionData(name or new_name()),
+        prewarm=prewarm,
+    )
+    session.start()
+    if data is not None:
+        for line in session.restore(data):
+            note(line)
+    return session
 
 
 def _stamp(path: Path) -> tuple[int, int]:

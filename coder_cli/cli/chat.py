@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from coder_cli.cli.common import MaxTokensOpt, TemperatureOpt, engine_options, runtime
+from coder_cli.errors import UsageError
 
 
 @engine_options()
@@ -40,9 +41,9 @@ def chat(
     coder chat --continue              # pick up the last session of this repository
     printf 'q1\\nq2\\n' | coder chat     # no terminal: one message per line, plain answers
     """
+    from coder_cli.actions.chat import open_session
     from coder_cli.actions.chat_sessions import SessionStore
     from coder_cli.cli.chat_loop import ChatLoop
-    from coder_cli.cli.chat_start import open_session
 
     rt = runtime(
         ctx,
@@ -52,9 +53,34 @@ def chat(
     )
     interactive = rt.env.stdin_isatty and rt.env.stdout_isatty
     store = SessionStore(rt.home, _root(rt))
+    if resume and session:
+        raise UsageError("--continue and --session exclude each other")
+    if map_tokens < 0:
+        raise UsageError("--map-tokens must be 0 or more")
+
+    def load(model: str | None):
+        if model is not None:
+            rt.settings.values["model"] = model
+        return rt.load_engine()
+
     chat_session = open_session(
-        rt, store, files or [], resume=resume, name=session, map_tokens=map_tokens, prewarm=prewarm and interactive
+        store,
+        rt.home,
+        load,
+        rt.settings,
+        resume=resume,
+        name=session,
+        map_tokens=map_tokens,
+        prewarm=prewarm and interactive,
+        note=rt.diag.note,
     )
+    try:
+        for f in files or []:
+            added = chat_session.add(f, rt.env.cwd)
+            rt.diag.note(f"added {added.rel} ({added.tokens:,} tokens)")
+    except BaseException:
+        chat_session.close()
+        raise
     try:
         return ChatLoop(rt, chat_session, store, yes=yes, interactive=interactive, cwd=rt.env.cwd).run()
     finally:

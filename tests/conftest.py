@@ -144,3 +144,18 @@ def git_project(tmp_path: Path, files: dict[str, str], name: str = "proj") -> Pa
         (proj / rel).parent.mkdir(parents=True, exist_ok=True)
         (proj / rel).write_text(text)
     return proj
+
+
+# The fixtures above that install or load the real default model. A test that uses one (directly or
+# through another fixture) is a `model` test even where nobody wrote the marker, so the fast tier
+# (`-m "not model and not slow"`, scripts/test-fast.sh) never loads the model.
+MODEL_FIXTURES = ("model_home", "model_path", "engine")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        params = callspec.params if callspec else {}
+        # A name given by @pytest.mark.parametrize (test_hooks' `engine` dicts) is not the fixture.
+        if any(name in item.fixturenames and name not in params for name in MODEL_FIXTURES):
+            item.add_marker(pytest.mark.model)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from coder_cli.actions.chat_edits import propose
 from tests.conftest import git_project, run_inprocess
 
@@ -254,6 +256,7 @@ def test_a_full_context_drops_the_oldest_turns_with_a_note(tmp_path):
     assert s.data.turns[-1][0] == "question 5"
 
 
+@pytest.mark.slow
 def test_a_failing_test_offers_the_fix_loop_and_applies_its_fix(home, tmp_path, scripted):
     calc = "def add(a, b):\n    return a - b\n"
     test = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"

@@ -218,6 +218,7 @@ def test_zsh_syntax():
     subprocess.run(["zsh", "-n", str(SCRIPTS / "coder.zsh")], check=True, timeout=30)
 
 
+@pytest.mark.slow
 @needs_zsh
 def test_zsh_completes(tmp_path):
     assert zsh_complete("coder mo", tmp_path) == ["models"]

@@ -202,6 +202,7 @@ def test_corrupt_cache_is_rebuilt_with_a_warning(tmp_path, home):
     assert warnings and "rebuilding" in warnings[0]
 
 
+@pytest.mark.slow
 def test_two_processes_share_the_cache(tmp_path, home):
     root = _repo(tmp_path, {f"pkg/mod{i}.py": f"def f{i}():\n    return f{(i + 1) % 60}()\n" for i in range(60)})
     cmd = [sys.executable, "-m", "coder_cli", "map", str(root), "--json", "--model", "scripted:none"]

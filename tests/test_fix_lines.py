@@ -87,6 +87,7 @@ def _case(tmp_path: Path, name: str) -> Path:
     return dst
 
 
+@pytest.mark.slow
 def test_a_wrong_value_is_repaired_by_refilling_its_line(tmp_path, home, scripted):
     proj = _case(tmp_path, "wrong_operator")
     # The scripted model's fill goes on past the hole, as the real one does: only its first line counts.
@@ -102,6 +103,7 @@ def test_a_wrong_value_is_repaired_by_refilling_its_line(tmp_path, home, scripte
     assert calls()[0]["tokens"][0] == 1  # <|fim_prefix|>
 
 
+@pytest.mark.slow
 def test_a_fill_that_changes_nothing_is_not_checked_and_the_rewrite_follows(tmp_path, home, scripted):
     proj = _case(tmp_path, "wrong_operator")
     good = '```python\ndef area(width, height):\n    """Area of a rectangle."""\n    return width * height\n```\n'

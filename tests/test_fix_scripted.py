@@ -5,6 +5,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from coder_cli.fs.atomic_write import WriteRefused
 from coder_cli.fs.undo_journal import UndoJournal
 from tests.conftest import run_inprocess
@@ -21,6 +23,7 @@ def _case(tmp_path: Path, name: str = "wrong_operator") -> Path:
     return dst
 
 
+@pytest.mark.slow
 def test_yes_writes_the_fix_and_undo_restores_it(tmp_path, home, scripted):
     proj = _case(tmp_path)
     before = (proj / "mod.py").read_bytes()
@@ -34,6 +37,7 @@ def test_yes_writes_the_fix_and_undo_restores_it(tmp_path, home, scripted):
     assert r.code == 0 and (proj / "mod.py").read_bytes() == before
 
 
+@pytest.mark.slow
 def test_without_a_terminal_nothing_is_written_and_the_patch_applies(tmp_path, home, scripted):
     proj = _case(tmp_path)
     before = (proj / "mod.py").read_bytes()
@@ -47,6 +51,7 @@ def test_without_a_terminal_nothing_is_written_and_the_patch_applies(tmp_path, h
     assert "width * height" in (proj / "mod.py").read_text()
 
 
+@pytest.mark.slow
 def test_dry_run_never_writes(tmp_path, home, scripted):
     proj = _case(tmp_path)
     before = (proj / "mod.py").read_bytes()
@@ -56,6 +61,7 @@ def test_dry_run_never_writes(tmp_path, home, scripted):
     assert (proj / "mod.py").read_bytes() == before
 
 
+@pytest.mark.slow
 def test_garbage_and_wrong_code_write_nothing(tmp_path, home, scripted):
     proj = _case(tmp_path)
     before = (proj / "mod.py").read_bytes()
@@ -71,6 +77,7 @@ def test_garbage_and_wrong_code_write_nothing(tmp_path, home, scripted):
     assert not list((home / "undo").glob("*.before")) if (home / "undo").exists() else True
 
 
+@pytest.mark.slow
 def test_already_passing_file_is_reported(tmp_path, home, scripted):
     proj = _case(tmp_path)
     (proj / "mod.py").write_text("def area(width, height):\n    return width * height\n")
@@ -80,6 +87,7 @@ def test_already_passing_file_is_reported(tmp_path, home, scripted):
     assert calls() == []
 
 
+@pytest.mark.slow
 def test_default_check_finds_the_test_file(tmp_path, home, scripted):
     proj = _case(tmp_path, "wrong_comparison")
     model, _ = scripted("```python\ndef is_adult(age):\n    return age >= 18\n```")
@@ -89,6 +97,7 @@ def test_default_check_finds_the_test_file(tmp_path, home, scripted):
     assert "age >= 18" in (proj / "mod.py").read_text()
 
 
+@pytest.mark.slow
 def test_crlf_file_keeps_crlf(tmp_path, home, scripted):
     proj = _case(tmp_path)
     mod = proj / "mod.py"
@@ -109,6 +118,7 @@ def test_filter_mode_prints_the_repaired_file(tmp_path, home, scripted):
     assert r.stdout == "def greet(name):\n    return 'hi ' + name\n"
 
 
+@pytest.mark.slow
 def test_a_file_changed_between_check_and_write_is_refused(tmp_path, home, scripted):
     from coder_cli.actions.fix import FixRequest, run_fix
     from coder_cli.engine.scripted import ScriptedEngine
@@ -135,6 +145,7 @@ def test_undo_list_and_empty_journal(tmp_path, home):
     assert r.code == 0 and "empty" in r.stderr
 
 
+@pytest.mark.slow
 def test_a_check_that_never_ends_is_killed_with_its_children(tmp_path):
     import time
 

@@ -484,6 +484,7 @@ def test_supervisor_leaves_a_file_with_a_message_alone(tmp_path, fake):
     assert path.read_text() == "Ticket-42: \n" + TEMPLATE and argv() == []
 
 
+@pytest.mark.slow
 def test_supervisor_timeout_kills_the_whole_group_quickly(tmp_path, fake):
     make, _ = fake
     pid_file = tmp_path / "grandchild.pid"
@@ -755,6 +756,7 @@ def test_pre_commit_advisory_prints_findings_and_commits(tmp_path, home, engine_
     assert "coder review: calc.py:2: error: Divides by zero when b is 0" in r.stderr.splitlines()
 
 
+@pytest.mark.slow
 def test_pre_commit_strict_blocks_on_an_error_and_lets_a_clean_change_through(tmp_path, home, engine_file):
     proj = repo(tmp_path, home)
     model, _ = engine_file("calc.py:2: error: Divides by zero when b is 0")
@@ -771,6 +773,7 @@ def test_pre_commit_strict_blocks_on_an_error_and_lets_a_clean_change_through(tm
     assert "coder: pre-commit blocked" not in r.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("engine", "note"),
     [
@@ -822,6 +825,7 @@ def test_verbose_commit_gets_the_message_above_the_diff(tmp_path, home, engine_f
 # --- post-index-change: the diff read at `git add` ------------------------------------------------
 
 
+@pytest.mark.slow
 def test_git_add_pre_reads_the_staged_diff_into_a_running_server(tmp_path, home):
     """With --prewarm and a `coder serve` answering, `git add` returns at once and, in the background,
     the server reads the prompt the commit will send; the message at commit time then reads only

@@ -126,6 +126,19 @@ def test_the_test_script_says_the_same_and_runs_pytest(fake_venv, tmp_path):
     assert "1 passed" in r.stdout
 
 
+def test_the_fast_script_runs_pytest_without_the_model_and_slow_tests(fake_venv, tmp_path):
+    r, calls = _script("test-fast.sh", fake_venv, tmp_path, "build", "-q", "-k", "x")
+    assert r.returncode == 0, r.stderr
+    assert calls == ["pytest -m not model and not slow -q -k x"]  # installs nothing
+    assert "1 passed" in r.stdout
+
+
+def test_the_fast_script_without_a_venv_says_to_run_the_test_script_first(tmp_path):
+    r, calls = _script("test-fast.sh", tmp_path / "no-venv", tmp_path, "build")
+    assert r.returncode == 1 and calls == []
+    assert "run scripts/test.sh once first" in r.stderr
+
+
 def _module():
     spec = importlib.util.spec_from_file_location("pip_install", REPO / "scripts" / "pip_install.py")
     mod = importlib.util.module_from_spec(spec)

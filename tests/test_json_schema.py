@@ -7,6 +7,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import git_project, run_inprocess
 
 USAGE = {"prompt_tokens", "cached_tokens", "completion_tokens", "total_tokens"}
@@ -52,6 +54,7 @@ def test_complete(tmp_path, home, scripted):
     assert fill["tokens"]["prompt"] == fill["usage"]["prompt_tokens"]  # the older alias, one release
 
 
+@pytest.mark.slow
 def test_fix(tmp_path, home, scripted):
     proj = tmp_path / "proj"
     shutil.copytree(FIX, proj)

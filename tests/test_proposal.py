@@ -84,7 +84,7 @@ def test_chat_words_and_summary(repo):
     assert said["notes"] == ["applied to f.py (f changed) (/undo reverts it)"]
     c, said = consent(pipe=False, words="apply", no_terminal_hint="start the chat with --yes")
     assert apply(p, c, written.append) is Outcome.NOT_ASKED and said["shown"] == [p.diff]  # no pipe: shown
-    assert said["notes"] == ["not applied: no terminal to ask; start the chat with --yes"]
+    assert said["notes"] == ["f.py: not applied: no terminal to ask; start the chat with --yes"]
 
 
 def test_unchanged_is_no_write(repo):
@@ -108,8 +108,9 @@ def test_refusals(repo, tmp_path):
     assert apply(p, c, lambda p: None) is Outcome.WRITTEN
     p = proposal_for(repo / "f.py", read_text(repo / "f.py"), AFTER, "coder test")
     (repo / "f.py").write_text(BEFORE + "# edited meanwhile\n")
-    with pytest.raises(WriteRefused, match="changed since it was read"):
-        apply(p, consent(yes=True)[0], lambda p: pytest.fail("written"))
+    with pytest.raises(WriteRefused, match="changed since it was read") as err:
+        apply(p, consent(yes=True, refusal_hint="not this one")[0], lambda p: pytest.fail("written"))
+    assert err.value.hint == "run the command again"  # the parse hint is only for a parse refusal
     latin = repo / "l.py"
     latin.write_bytes(b"# -*- coding: latin-1 -*-\nx = '\xe9'\n")
     p = proposal_for(latin, read_text(latin), "# -*- coding: latin-1 -*-\nx = '\u20ac'\n", "coder test")

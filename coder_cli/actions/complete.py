@@ -413,7 +413,7 @@ class CompletionJob:
             raise UsageError(f"{name}: {exc}") from None
 
     @classmethod
-    def at(cls, cwd: Path, target: str, mode: str) -> CompletionJob:
+    def from_target(cls, cwd: Path, target: str, mode: str) -> CompletionJob:
         """TARGET as typed: FILE, FILE:LINE or FILE:LINE:COL (a file whose name has a colon wins)."""
         if (cwd / target).is_file():
             return cls(cwd / target, None, None, mode)

@@ -169,12 +169,8 @@ def run_fix(req: FixRequest, load: Callable[[], Engine], note: Callable[[str], N
     return result
 
 
-def fix_text(
-    text: str, lang: str | None, req: FixRequest, load: Callable[[], Engine], note: Callable[[str], None], home: Path
-) -> FixResult:
-    """Filter mode (`coder fix -`): repair TEXT in LANG in a temporary folder; REQ.path is ignored."""
-    import tempfile
-
+def filter_extension(lang: str | None) -> str:
+    """The file extension filter mode writes LANG's text under; a UsageError for no or an unknown LANG."""
     from coder_cli.core.languages import EXTENSIONS
 
     if not lang:
@@ -182,6 +178,16 @@ def fix_text(
     ext = next((e for e, name in EXTENSIONS.items() if name == lang), None)
     if ext is None:
         raise UsageError(f"unknown language {lang!r}", f"one of: {', '.join(sorted(set(EXTENSIONS.values())))}")
+    return ext
+
+
+def fix_text(
+    text: str, lang: str | None, req: FixRequest, load: Callable[[], Engine], note: Callable[[str], None], home: Path
+) -> FixResult:
+    """Filter mode (`coder fix -`): repair TEXT in LANG in a temporary folder; REQ.path is ignored."""
+    import tempfile
+
+    ext = filter_extension(lang)
     if not text.strip():
         raise UsageError("nothing to fix: standard input was empty")
     with tempfile.TemporaryDirectory(prefix="coder-filter-") as tmp:

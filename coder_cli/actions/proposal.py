@@ -31,6 +31,8 @@ from coder_cli.errors import UsageError
 from coder_cli.fs.atomic_write import WriteRefused, check_inside
 from coder_cli.fs.text_file import TextFile, read_bytes
 
+PARSE_HINT = object()  # stands for the caller's hint (Consent.refusal_hint)
+
 
 @dataclass
 class Proposal:
@@ -39,7 +41,7 @@ class Proposal:
     original: TextFile  # as read when the change was made
     after: str  # the new text ("\n" newlines)
     command: str  # for the journal: "coder fix", "coder complete", "coder chat"
-    checks: list[str] = field(default_factory=list)  # what the new text passed, in words
+    checks: list[str] = field(default_factory=list)  # what the new text passed, in words (for reports)
     summary: str = ""  # what changes, in words (chat shows it in its question)
     root: Path | None = None  # the repository it must stay inside (None: the one PATH is in)
 
@@ -81,7 +83,7 @@ class Consent:
     undo_hint: str = "undo with `coder undo`"
     no_terminal_hint: str = "pass --yes to write, or apply the patch with `git apply`"
     check_parse: bool = True  # refuse a result that parses worse (fix's check already ran: False)
-    refusal_hint: str | None = None  # what to try when the change is refused
+    refusal_hint: str | None = None  # what to try when the result parses worse than the file
 
 
 def proposal_for(path: Path, original: TextFile, after: str, command: str, **fields) -> Proposal:
@@ -93,27 +95,30 @@ def proposal_for(path: Path, original: TextFile, after: str, command: str, **fie
     return Proposal(real, real.relative_to(root.resolve()).as_posix(), original, after, command, root=root, **fields)
 
 
-def refusal(p: Proposal, words: str = "write", check_parse: bool = True) -> str | None:
-    """Why P must not be written now (None when it may). Raises WriteRefused outside the repository."""
+def refusal(p: Proposal, words: str = "write", check_parse: bool = True) -> tuple[str, str | None] | None:
+    """Why P must not be written now, and what to do (None when it may). Raises WriteRefused outside
+    the repository. The hint of a result that parses worse is the caller's (``Consent.refusal_hint``)."""
     from coder_cli.config import project_root
 
     check_inside(p.path, p.root or project_root(p.path.parent))
     past = _past(words)
     try:
-        if read_bytes(p.path) != p.original.raw:
-            return f"{p.rel} changed since it was read; nothing was {past}"
+        changed = read_bytes(p.path) != p.original.raw
     except UsageError:  # gone or unreadable: the same answer
-        return f"{p.rel} changed since it was read; nothing was {past}"
+        changed = True
+    if changed:
+        return f"{p.rel} changed since it was read; nothing was {past}", "run the command again"
     try:
         p.new_bytes()
     except UnicodeEncodeError as exc:
-        return f"{p.rel}: not {past}: {exc.object[exc.start : exc.end]!r} cannot be written in {p.original.encoding}"
+        bad = exc.object[exc.start : exc.end]
+        return f"{p.rel}: not {past}: {bad!r} cannot be written in {p.original.encoding}", None
     if check_parse:
         from coder_cli.context.lookups import parses_worse
 
         worse = parses_worse(p.rel, p.original.text, p.after)
         if worse:
-            return f"{p.rel}: not {past}: {worse}"
+            return f"{p.rel}: not {past}: {worse}", PARSE_HINT
     return None
 
 
@@ -134,16 +139,17 @@ def apply(p: Proposal, consent: Consent, write: Callable[[Proposal], object]) ->
     if not p.changed:
         consent.note(f"nothing to {consent.words}: {p.rel} would not change")
         return Outcome.UNCHANGED
-    why = refusal(p, consent.words, consent.check_parse)
-    if why:
-        raise WriteRefused(why, consent.refusal_hint)
+    refused = refusal(p, consent.words, consent.check_parse)
+    if refused:
+        why, hint = refused
+        raise WriteRefused(why, consent.refusal_hint if hint is PARSE_HINT else hint)
     summary = f" ({p.summary})" if p.summary else ""
     if consent.yes:
         if consent.show_on_yes:
             consent.show(p.diff)
     elif consent.ask is None:
         (consent.pipe or consent.show)(p.diff)
-        consent.note(f"not {past}: no terminal to ask; {consent.no_terminal_hint}")
+        consent.note(f"{p.rel}: not {past}: no terminal to ask; {consent.no_terminal_hint}")
         return Outcome.NOT_ASKED
     else:
         consent.show(p.diff)

@@ -64,7 +64,7 @@ def complete(
         raise UsageError("what to complete?", "coder complete FILE:LINE[:COL], coder complete FILE (with <FILL> markers)")
     from coder_cli.actions.complete import CompletionJob
 
-    job = CompletionJob.at(rt.env.cwd, target, mode)  # (checked before the model loads)
+    job = CompletionJob.from_target(rt.env.cwd, target, mode)  # (checked before the model loads)
     completer = Completer(rt.load_engine(), rt.home, budget=budget)
     progress = rt.diag.note if rt.env.stderr_isatty else (lambda msg: None)
     try:

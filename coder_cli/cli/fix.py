@@ -45,6 +45,9 @@ def fix(
     note = (lambda msg: None) if (as_json or not explain and not rt.env.stderr_isatty) else rt.diag.note
     req = FixRequest(Path(rt.env.cwd, file), test, rounds, lang=lang, timeout=timeout)
     if file == "-":
+        from coder_cli.actions.fix import filter_extension
+
+        filter_extension(lang)  # (before waiting on stdin)
         data = rt.env.stdin.read()
         return _filtered(rt, data, fix_text(data, lang, req, rt.load_engine, note, rt.home))
     result = run_fix(req, rt.load_engine, note, rt.home)

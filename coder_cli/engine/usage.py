@@ -58,7 +58,9 @@ def total(stats: Iterable[GenStats]) -> GenStats:
 
 
 class Metered:
-    """ENGINE, counting every generation it starts (``.total()``: their summed stats so far)."""
+    """ENGINE, counting every generation it starts (``.total()``: their summed stats so far).
+    ``score`` and ``prefill`` read prompts without generating and are not counted: a repair's
+    ``prompt_s`` leaves out fix's line scores (its ``total_s`` does not)."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine

@@ -87,7 +87,7 @@ def make_handler(server):
 
         def _body(self) -> dict:
             length = body_length(self.headers.get("Content-Length"), self.headers.get("Transfer-Encoding"))
-            return json_body(self.rfile.read(length) if length else b"")
+            return json_body(self.rfile.read(length)) if length else {}
 
         def do_GET(self) -> None:  # noqa: N802 (the base class's name)
             self._route("GET")

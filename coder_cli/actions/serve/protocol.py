@@ -101,9 +101,9 @@ def body_length(content_length: str | None, transfer_encoding: str | None) -> in
 
 
 def json_body(raw: bytes) -> dict:
-    """The request body as a JSON object (an empty body is {})."""
+    """The request body as a JSON object (a request without a body: {}, not this)."""
     try:
-        data = json.loads(raw or b"{}")
+        data = json.loads(raw)
     except ValueError as exc:
         raise UsageError(f"the body is not JSON: {exc}") from None
     if not isinstance(data, dict):

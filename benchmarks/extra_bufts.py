@@ -38,7 +38,7 @@ def child(spec: dict) -> dict:
         str(on): LlamaEngine(spec["path"], "bench", n_ctx=4096, threads=spec["threads"], extra_bufts=on)
         for on in spec["settings"]
     }
-    source = (ROOT / "coder_cli" / "store.py").read_text()
+    source = (ROOT / "coder_cli" / "model_store.py").read_text()
     pp: dict[str, list[float]] = {k: [] for k in engines}
     tg: dict[str, list[float]] = {k: [] for k in engines}
     for i in range(spec["reps"]):

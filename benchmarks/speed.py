@@ -105,7 +105,7 @@ def bench_prompt(model_path: Path, n_prompt: int, reps: int, threads: int) -> di
     from coder_cli.engine import GenParams
     from coder_cli.engine.llama import LlamaEngine
 
-    source = (Path(__file__).resolve().parent.parent / "coder_cli" / "store.py").read_text()
+    source = (Path(__file__).resolve().parent.parent / "coder_cli" / "model_store.py").read_text()
     engine = LlamaEngine(str(model_path), "bench", n_ctx=8192, threads=threads, chat_stops=manifest.default().stop_chat)
     llm = raw_llama(model_path, threads)
     raw, eng = [], []

@@ -171,11 +171,9 @@ class ChatLoop:
         the prompt's y/N, "applied", /undo."""
         from coder_cli.actions.proposal import apply
         from coder_cli.fs.atomic_write import WriteRefused
-        from coder_cli.ui.confirm import show_diff
 
         consent = self.rt.consent(
             yes=self.yes,
-            show=lambda patch: show_diff(self.env, patch),
             ask=self.prompt.confirm if self.interactive else None,
             pipe=None,
             words="apply",

@@ -39,18 +39,6 @@ class GenStats:
         n = self.completion_tokens - 1
         return n / self.generate_s if n > 0 and self.generate_s > 0 else 0.0
 
-    def as_dict(self) -> dict:
-        return {
-            "prompt_tokens": self.prompt_tokens,
-            "cached_tokens": self.cached_tokens,
-            "completion_tokens": self.completion_tokens,
-            "prompt_s": round(self.prompt_s, 4),
-            "generate_s": round(self.generate_s, 4),
-            "prompt_tokens_per_s": round(self.prompt_tokens_per_s, 2),
-            "tokens_per_s": round(self.tokens_per_s, 2),
-            "finish_reason": self.finish_reason,
-        }
-
 
 class Generation:
     """An iterable of text pieces; ``stats`` is complete once iteration ends."""

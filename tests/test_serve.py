@@ -536,3 +536,47 @@ def test_serve_loads_its_model_here_even_when_the_backend_is_remote(tmp_path, sc
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert "coder serve stopped" in err and not (home / "server.json").exists()
+
+
+# -- issue 16: every token id a route takes is checked against the vocabulary --------------------
+@pytest.mark.parametrize(
+    "route, body",
+    [
+        ("/detokenize", {"tokens": [151_936]}),
+        ("/detokenize", {"tokens": [101, -1]}),
+        ("/v1/completions", {"prompt": [100, 10**12], "max_tokens": 2}),
+        ("/v1/completions", {"prompt": [[-5]], "max_tokens": 2}),
+        ("/coder/prefill", {"tokens": [100, 2**31]}),
+        ("/coder/score", {"prompt": [100], "continuation": [151_936]}),
+        ("/coder/score", {"prompt": [-1], "continuation": [100]}),
+    ],
+)
+def test_token_ids_outside_the_vocabulary_are_refused(served, route, body):
+    """llama.cpp aborts the whole process on an id >= n_vocab (std::out_of_range): refuse it first."""
+    server, engine = served("ok")
+    status, data = post(server.url + route, body)
+    assert status == 400, data
+    assert "vocabulary" in data["error"]["message"]
+    assert engine.calls == []  # nothing reached the engine
+    assert post(server.url + "/detokenize", {"tokens": engine.tokenize("still here")})[1] == {"content": "still here"}
+
+
+@pytest.mark.model
+def test_a_token_id_past_the_real_vocabulary_does_not_kill_the_server(tmp_path, model_path):
+    """The real Qwen2 vocabulary (151,936 ids): before the check, /detokenize [151936] ended the
+    process with SIGABRT (exit 134)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    proc, url = _start_serve(home, model_path)
+    try:
+        for route, body in (("/detokenize", {"tokens": [151_936]}), ("/v1/completions", {"prompt": [-1], "max_tokens": 1})):
+            try:
+                status, data = post(url + route, body)
+            except OSError as exc:  # the process died under the request
+                pytest.fail(f"{route}: {exc}; server exit {proc.wait(10)}")
+            assert status == 400 and "vocabulary" in data["error"]["message"], data
+        assert post(url + "/detokenize", {"tokens": [151_935]})[0] == 200  # the last id is fine
+        assert proc.poll() is None
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)

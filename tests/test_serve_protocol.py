@@ -61,10 +61,17 @@ def test_messages_keep_text_parts_and_refuse_the_rest():
 
 
 def test_token_lists_are_ints_only():
-    assert token_list([1, 2, 3], "tokens") == [1, 2, 3]
+    assert token_list([1, 2, 3], "tokens", 10) == [1, 2, 3]
     for bad in (None, "1 2", [1, "2"], [True], [1.0]):
         with pytest.raises(UsageError, match="'tokens' must be a list of token ids"):
-            token_list(bad, "tokens")
+            token_list(bad, "tokens", 10)
+
+
+def test_token_lists_stay_inside_the_vocabulary():
+    assert token_list([0, 9], "tokens", 10) == [0, 9]
+    for bad in ([10], [1, -1], [10**30]):
+        with pytest.raises(UsageError, match="outside the vocabulary"):
+            token_list(bad, "tokens", 10)
 
 
 @pytest.mark.parametrize(

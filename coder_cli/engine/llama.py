@@ -193,6 +193,11 @@ class LlamaEngine:
     def n_ctx(self) -> int:
         return self.info.n_ctx
 
+    @property
+    def n_vocab(self) -> int:
+        """Token ids run from 0 to n_vocab - 1; llama.cpp aborts the process on any other."""
+        return self._llm.n_vocab()
+
     def tokenize(self, text: str, special: bool = False) -> list[int]:
         return self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=special)
 

@@ -78,6 +78,11 @@ class ScriptedEngine:
     def n_ctx(self) -> int:
         return self.info.n_ctx
 
+    @property
+    def n_vocab(self) -> int:
+        """The size of Qwen2's vocabulary (ids 0-99 stand for special tokens, words start at 100)."""
+        return max(151_936, len(self._vocab) + 100)
+
     def tokenize(self, text: str, special: bool = False) -> list[int]:
         return [self._vocab.setdefault(w, len(self._vocab) + 100) for w in _WORD.findall(text)]
 

@@ -164,10 +164,10 @@ def make_handler(server):
 
         def detokenize(self) -> None:
             body = self._body()
-            self._send_json(200, {"content": server.engine.detokenize(token_list(body.get("tokens"), "tokens"))})
+            self._send_json(200, {"content": server.engine.detokenize(token_list(body.get("tokens"), "tokens", server.n_vocab))})
 
         def prefill(self) -> None:
-            tokens = token_list(self._body().get("tokens"), "tokens")
+            tokens = token_list(self._body().get("tokens"), "tokens", server.n_vocab)
             with server.queue:
                 t0 = time.perf_counter()
                 done = server.engine.prefill(tokens, GiveWay(server.queue, self.connection))
@@ -177,8 +177,8 @@ def make_handler(server):
 
         def score(self) -> None:
             body = self._body()
-            prompt = token_list(body.get("prompt"), "prompt")
-            continuation = token_list(body.get("continuation"), "continuation")
+            prompt = token_list(body.get("prompt"), "prompt", server.n_vocab)
+            continuation = token_list(body.get("continuation"), "continuation", server.n_vocab)
             with server.queue:
                 rows = server.engine.score(prompt, continuation)
             self._send_json(200, {"scores": [[s.token, s.logprob, s.best, s.best_logprob] for s in rows]})
@@ -212,7 +212,7 @@ def make_handler(server):
             if isinstance(prompt, str):
                 tokens = server.engine.tokenize(prompt, special=True)
             else:
-                tokens = token_list(prompt, "prompt")
+                tokens = token_list(prompt, "prompt", server.n_vocab)
             stop_tokens = body.get("stop_tokens") or []
             if not isinstance(stop_tokens, list) or not all(isinstance(s, str) for s in stop_tokens):
                 raise UsageError("'stop_tokens' must be a list of special-token texts")

@@ -81,9 +81,14 @@ def messages_from(body: dict) -> list[dict]:
     return out
 
 
-def token_list(value, name: str) -> list[int]:
+def token_list(value, name: str, n_vocab: int) -> list[int]:
+    """VALUE as token ids of a vocabulary of N_VOCAB; anything else is a 400. The range matters:
+    llama.cpp aborts the whole process (std::out_of_range) on an id outside its vocabulary."""
     if not isinstance(value, list) or not all(isinstance(t, int) and not isinstance(t, bool) for t in value):
         raise UsageError(f"{name!r} must be a list of token ids")
+    bad = next((t for t in value if not 0 <= t < n_vocab), None)
+    if bad is not None:
+        raise UsageError(f"{name!r} holds {bad}, outside the vocabulary (token ids 0 to {n_vocab - 1})")
     return value
 
 

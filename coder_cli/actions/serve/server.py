@@ -33,6 +33,7 @@ class Server:
                 "pass --api-key (or set CODER_API_KEY), or keep the default 127.0.0.1",
             )
         self.engine = engine
+        self.n_vocab = engine.n_vocab  # every token id a client sends is checked against it
         self.home = Path(home)
         self.api_key = api_key
         # Only whoever can read $CODER_HOME/server.json (mode 0600: this user) has the token, and only

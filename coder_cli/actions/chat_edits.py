@@ -84,7 +84,9 @@ def _tags(code: str, lang: str | None) -> list:
         return []
     from coder_cli.context.tags import extract
 
-    return extract(code.encode("utf-8"), lang).defs
+    # surrogatepass: a reply may hold a lone surrogate (a remote server's JSON can carry one); its
+    # bytes keep every line where it was, and the file's write refuses what cannot be encoded.
+    return extract(code.encode("utf-8", errors="surrogatepass"), lang).defs
 
 
 def _all_defs(code: str, lang: str | None) -> list:

@@ -111,12 +111,21 @@ def unquote(path: str) -> str:
                 out.append(int(body[i + 1 : i + 4], 8) & 0xFF)
                 i += 4
                 continue
-            out.extend(_ESCAPES.get(nxt, nxt).encode())
+            out.extend(_utf8(_ESCAPES.get(nxt, nxt)))
             i += 2
             continue
-        out.extend(c.encode())
+        out.extend(_utf8(c))
         i += 1
     return out.decode("utf-8", errors="replace")
+
+
+def _utf8(c: str) -> bytes:
+    """The character C's UTF-8 bytes; a lone surrogate (never in git's output, which is decoded with
+    replacement, but possible in text from elsewhere) is U+FFFD, as an undecodable byte would be."""
+    try:
+        return c.encode("utf-8")
+    except UnicodeEncodeError:
+        return "\ufffd".encode()
 
 
 def _strip_prefix(path: str) -> str | None:
@@ -133,7 +142,7 @@ def _git_line_paths(rest: str) -> tuple[str, str]:
         if m:
             return _strip_prefix(m.group(1)) or "", _strip_prefix(m.group(2)) or ""
     half = (len(rest) - 1) // 2
-    if rest[half] == " " and rest[2:half] == rest[half + 3 :]:
+    if half > 0 and rest[half] == " " and rest[2:half] == rest[half + 3 :]:
         return rest[2:half], rest[half + 3 :]
     a, _, b = rest.partition(" b/")
     return _strip_prefix(a) or "", b

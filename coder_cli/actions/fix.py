@@ -143,7 +143,7 @@ def run_fix(req: FixRequest, load: Callable[[], Engine], note: Callable[[str], N
     target, root, rel, original, lang = prepare(req)
     check = plan(target, root, lang or "", req.test_cmd, req.timeout)
     note(f"checking: {check.description}")
-    with Scratch(root) as scratch:
+    with Scratch(root, keep=rel) as scratch:
         before = _run(check, scratch, rel)
         result = FixResult(target, root, rel, original, check, before)
         if before.passed:
@@ -225,7 +225,13 @@ class _Search:
             self.attempt(round_no, how, "rejected: same as an earlier candidate", "", t0)
             return None
         self.seen_code.add(candidate)
-        self.scratch.write(self.ctx.rel, self.ctx.original.encode(candidate))
+        try:
+            data = self.ctx.original.encode(candidate)
+        except UnicodeEncodeError as exc:  # the file could never hold it: not a fix for it
+            bad = exc.object[exc.start : exc.end]
+            self.attempt(round_no, how, f"rejected: {bad!r} cannot be written in {self.ctx.original.encoding}", "", t0)
+            return None
+        self.scratch.write(self.ctx.rel, data)
         try:
             res = _run(self.check, self.scratch, self.ctx.rel)
         finally:

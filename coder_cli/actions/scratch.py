@@ -1,10 +1,25 @@
-"""A scratch copy of the repository where candidates are checked; the real files stay untouched."""
+"""A scratch copy of the repository where candidates are checked; the real files stay untouched.
+
+Big dependency folders (``LINKED``) are symlinked, not copied: the check may need them and should
+not change them. Three rules keep a candidate out of the real tree:
+
+- the folders on the way to the file being repaired (``keep``) are real folders even inside a linked
+  one (their other sub-folders stay linked), so ``vendor/lib.py`` is a copy, never the real file;
+- a symlink that points inside the repository points to the same place in the copy (an absolute
+  link to the repository would otherwise lead a check's writes back into it); one that points
+  outside it stays pointed where it was, absolute;
+- ``write`` refuses a path that leads out of the copy through a link.
+
+A copy is removed when the repair ends; one left by a killed coder is removed by the next.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 from coder_cli.errors import UsageError
@@ -14,13 +29,22 @@ LINKED = {"node_modules", ".venv", "venv", "env", ".tox", ".nox", "target", "ven
 SKIPPED = {".git", ".hg", ".svn", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
 MAX_FILES = 20_000
 MAX_BYTES = 500_000_000
+PREFIX = "coder-fix-"
+OWNER_FILE = ".coder-owner"  # the pid of the coder that made the copy (a dead one's copy is swept)
+STALE_S = 3600.0  # a copy with no owner file this old is a leftover too
 
 
 class Scratch:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, keep: str | None = None) -> None:
+        """A copy of ROOT; KEEP (relative to ROOT) is the file candidates go to: it is always a copy."""
+        sweep()
         self.source = root
-        self.dir = Path(tempfile.mkdtemp(prefix="coder-fix-"))
+        self._real_source = os.path.realpath(root)
+        self.dir = Path(tempfile.mkdtemp(prefix=PREFIX))
+        (self.dir / OWNER_FILE).write_text(str(os.getpid()))
         self.root = self.dir / root.name
+        parts = Path(keep).parts[:-1] if keep else ()
+        self._chain = {Path(*parts[: i + 1]) for i in range(len(parts))}  # folders on the way to KEEP
         self._copy()
 
     def _copy(self) -> None:
@@ -29,20 +53,25 @@ class Scratch:
             rel = Path(dirpath).relative_to(self.source)
             out = self.root / rel
             out.mkdir(parents=True, exist_ok=True)
+            # Inside a linked folder that leads to KEEP: only the way to KEEP is walked, the rest is linked.
+            inside_linked = any(part in LINKED for part in rel.parts)
             keep = []
             for d in dirnames:
+                src = Path(dirpath) / d
                 if d in SKIPPED:
                     continue
-                if d in LINKED:
-                    os.symlink(Path(dirpath) / d, out / d, target_is_directory=True)
-                    continue
-                keep.append(d)
+                if src.is_symlink():
+                    self._link(src, out / d)
+                elif (d in LINKED or inside_linked) and rel / d not in self._chain:
+                    os.symlink(src, out / d, target_is_directory=True)
+                else:
+                    keep.append(d)
             dirnames[:] = keep
             for name in filenames:
                 src = Path(dirpath) / name
                 try:
                     if src.is_symlink():
-                        os.symlink(os.readlink(src), out / name)
+                        self._link(src, out / name)
                         continue
                     size += src.stat().st_size
                     count += 1
@@ -57,8 +86,29 @@ class Scratch:
                 except OSError:
                     continue  # sockets, unreadable files: the check cannot need them
 
+    def _link(self, src: Path, dest: Path) -> None:
+        """Recreate the symlink SRC at DEST: into the copy when it points inside the repository."""
+        target = os.readlink(src)
+        real = os.path.realpath(src)
+        if real == self._real_source or real.startswith(self._real_source + os.sep):
+            inside = self.root / os.path.relpath(real, self._real_source)
+            target = os.path.relpath(inside, dest.parent)
+        elif not os.path.isabs(target):
+            target = real  # a relative link out of the repository would point elsewhere from the copy
+        with contextlib.suppress(OSError):
+            os.symlink(target, dest)
+
     def write(self, rel: str, data: bytes) -> None:
-        (self.root / rel).write_bytes(data)
+        """Put DATA at REL in the copy; an OSError when that path leads out of the copy (a link)."""
+        dest = self.root / rel
+        real_dir = os.path.realpath(dest.parent)
+        mine = os.path.realpath(self.dir)
+        if not (real_dir == mine or real_dir.startswith(mine + os.sep)):
+            raise OSError(f"{rel} leads out of the scratch copy (through a link); not written")
+        # O_NOFOLLOW: the file itself must not be a link either.
+        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
 
     def close(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -68,3 +118,30 @@ class Scratch:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def sweep(folder: Path | None = None) -> int:
+    """Remove the scratch copies of coders that are gone (killed before they could); returns how many."""
+    from coder_cli.environment import pid_alive
+
+    removed = 0
+    for d in Path(folder or tempfile.gettempdir()).glob(PREFIX + "*"):
+        try:
+            owner = (d / OWNER_FILE).read_text().strip()
+        except FileNotFoundError:
+            owner = None
+        except OSError:
+            continue  # not ours to read
+        try:
+            if owner is not None and owner.isdigit():
+                if pid_alive(int(owner)):
+                    continue
+            elif time.time() - d.stat().st_mtime < STALE_S:
+                continue  # being made right now, or an older coder's: left alone for a while
+            if d.stat().st_uid != os.geteuid():
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(d, ignore_errors=True)
+        removed += 1
+    return removed

@@ -30,5 +30,7 @@ def undo(
             rt.diag.note("the undo journal is empty")
         return 0
     entry = journal.undo(force=force)
+    for e in journal.skipped:
+        rt.diag.note(f"forgot the entry of `{e.command}` on {e.path}: coder was stopped before it wrote the file")
     rt.diag.note(f"restored {entry.path} as it was before `{entry.command}`")
     return 0

@@ -309,3 +309,18 @@ def test_the_copies_of_killed_coders_are_swept_and_the_living_ones_kept(tmp_path
             (tmp_path / f"{PREFIX}{name}" / OWNER_FILE).write_text(owner)
     assert sweep(tmp_path) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"{PREFIX}alive", f"{PREFIX}new"]
+
+
+def test_saved_chats_and_the_repository_cache_are_private(tmp_path):
+    from coder_cli.actions.chat_sessions import SessionData, SessionStore
+    from coder_cli.context.cache import TagCache, db_path
+
+    home, root = tmp_path / "home", tmp_path / "repo"
+    root.mkdir()
+    saved = SessionStore(home, root).save(SessionData("s", turns=[("the key is", "hunter2")]))
+    assert stat.S_IMODE(saved.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE((home / "sessions").stat().st_mode) == 0o700
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o600
+    cache = TagCache(db_path(home, root))
+    cache.conn.close()
+    assert stat.S_IMODE((home / "context").stat().st_mode) == 0o700

@@ -56,7 +56,8 @@ class SessionStore:
         (unless FORCE), so `--continue` never resumes a chat that was opened and closed at once."""
         if not (data.turns or data.files or force or self.path(data.name).exists()):
             return None
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # conversations hold code: private
+        self.dir.mkdir(exist_ok=True, mode=0o700)
         data.saved = time.time()
         payload = {
             "version": VERSION,

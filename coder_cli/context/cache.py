@@ -35,7 +35,7 @@ class TagCache:
         self.conn = self._open()
 
     def _open(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # names and lines of private code
         try:
             return self._connect()
         except sqlite3.DatabaseError as exc:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -278,8 +279,6 @@ def test_chat_and_complete_through_the_generic_backend(stand_in, home, tmp_path)
 
 
 def test_refused_connection_is_a_clear_error(home):
-    import socket
-
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -580,3 +579,95 @@ def test_a_token_id_past_the_real_vocabulary_does_not_kill_the_server(tmp_path, 
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=30)
+
+
+def _stalled_stream(url: str, body: dict) -> socket.socket:
+    """A streaming request from a client with a tiny receive buffer that never reads its answer."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+    sock.connect((parts.hostname, parts.port))
+    raw = json.dumps(body).encode()
+    sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: %d\r\n\r\n%s" % (len(raw), raw))  # fmt: skip
+    return sock
+
+
+def _read_until_closed(sock, limit_s: float) -> tuple[int, bool]:
+    """(bytes read, whether the server closed the connection within LIMIT_S seconds)."""
+    got, deadline = 0, time.monotonic() + limit_s
+    sock.settimeout(0.5)
+    while time.monotonic() < deadline:
+        try:
+            chunk = sock.recv(65536)
+        except TimeoutError:
+            continue
+        except ConnectionResetError:
+            return got, True
+        if not chunk:
+            return got, True
+        got += len(chunk)
+    return got, False
+
+
+def test_a_client_that_stops_reading_does_not_hold_the_engine(served):
+    """Before: the stream was written while holding the engine, so a client that never read held it
+    until IDLE_TIMEOUT (120 s per blocked write) and every other request waited behind it."""
+    from coder_cli.actions.serve.queue import STALL_TIMEOUT
+
+    long_reply = " ".join(f"w{i}" for i in range(20_000))  # ~3 MB of events: more than any socket buffers
+    server, _ = served(long_reply, "short answer")
+    body = {"messages": [{"role": "user", "content": "hi"}], "stream": True, "max_tokens": 20_000}
+    stalled = _stalled_stream(server.url, body)
+    try:
+        time.sleep(0.5)  # its generation holds the engine first
+        t0 = time.monotonic()
+        status, data = post(server.url + "/v1/chat/completions", {"messages": [{"role": "user", "content": "x"}]})
+        assert status == 200 and data["choices"][0]["message"]["content"] == "short answer"
+        assert time.monotonic() - t0 < STALL_TIMEOUT / 2
+    finally:
+        stalled.close()
+
+
+class _SlowEngine(ScriptedEngine):
+    """Generates a long reply at a model's pace (1 ms a token) and counts what it generated."""
+
+    generated = 0
+
+    def chat(self, messages, params):
+        from coder_cli.engine.base import Generation, GenStats
+
+        def pieces():
+            for i in range(params.max_tokens):
+                time.sleep(0.001)
+                type(self).generated += 1
+                yield f" w{i}"
+
+        return Generation(pieces(), GenStats())
+
+
+@pytest.mark.slow
+def test_a_stalled_client_is_cut_off_after_the_stall_timeout(tmp_path):
+    """Mid-generation (the engine still held) and after it (only its own thread waits): either way
+    the client that stopped reading is dropped after STALL_TIMEOUT seconds without progress."""
+    from coder_cli.actions.serve.queue import STALL_TIMEOUT
+
+    server = Server(_SlowEngine(["x"]), tmp_path, "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    body = {"messages": [{"role": "user", "content": "hi"}], "stream": True, "max_tokens": 60_000}  # a minute's work
+    stalled = _stalled_stream(server.url, body)
+    try:
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        status, _ = post(server.url + "/v1/chat/completions", {"messages": [{"role": "user", "content": "x"}], "max_tokens": 3})
+        waited = time.monotonic() - t0
+        assert status == 200 and waited < STALL_TIMEOUT + 5, waited  # its buffers fill in a few s, then the timeout
+        assert _SlowEngine.generated < 30_000  # the stalled generation was stopped, not run to its end
+        got, closed = _read_until_closed(stalled, 3)
+        assert closed and got < 60_000 * 100, got
+        assert post(server.url + "/tokenize", {"content": "still up"})[0] == 200
+    finally:
+        stalled.close()
+        server.shutdown()

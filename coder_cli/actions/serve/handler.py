@@ -21,7 +21,7 @@ from coder_cli.actions.serve.protocol import (
     params_from,
     token_list,
 )
-from coder_cli.actions.serve.queue import GiveWay, client_gone
+from coder_cli.actions.serve.queue import GiveWay, Outbox, client_gone
 from coder_cli.engine.base import GenParams, GenStats
 from coder_cli.engine.usage import usage_timing
 from coder_cli.errors import CoderError, ContextOverflow, UsageError
@@ -37,6 +37,7 @@ def make_handler(server):
         server_version = "coder-serve"
         timeout = IDLE_TIMEOUT
         streaming = False  # once the event stream's headers are out, errors go into the stream
+        outbox: Outbox | None = None  # a stream's bytes go through it: a stalled client never holds the engine
 
         def log_message(self, format, *args):  # noqa: A002 (the base class's name)
             server.log(f"{self.address_string()} {format % args}")
@@ -55,8 +56,16 @@ def make_handler(server):
             if self.streaming:  # the 200 and part of the reply are out: end the stream with the error
                 with contextlib.suppress(OSError):
                     self._write_event(error)
+                    self.outbox.drain()
                 return
             self._send_json(status, error)
+
+        def flush_headers(self) -> None:
+            if self.outbox is None:
+                super().flush_headers()
+                return
+            self.outbox.put(b"".join(self._headers_buffer))
+            self._headers_buffer = []
 
         def _bearer(self) -> bytes:
             given = self.headers.get("Authorization", "")
@@ -126,8 +135,9 @@ def make_handler(server):
                     self._error(401, f"{what} is required (Authorization: Bearer …)", "authentication_error")
                     return
                 route()
-            except (BrokenPipeError, ConnectionResetError, TimeoutError):
-                pass  # the client went away (or stalled); its generation was stopped
+            except (BrokenPipeError, ConnectionResetError, TimeoutError) as exc:
+                server.log(f"{self.address_string()} {method} {self.path}: dropped ({type(exc).__name__})")
+                # the client went away (or stalled); its generation was stopped
             except ContextOverflow as exc:
                 self._error(400, exc.message, "context_length_exceeded")
             except UsageError as exc:
@@ -230,6 +240,7 @@ def make_handler(server):
                     return  # its client gave up while it waited (a hook's timeout): read nothing for it
                 gen = run()  # a prompt that does not fit raises here, before any byte is sent
                 if stream:
+                    self.outbox = Outbox(self.connection)
                     self.send_response(200)
                     self.send_header("Content-Type", "text/event-stream")
                     self.send_header("Cache-Control", "no-cache")
@@ -264,8 +275,8 @@ def make_handler(server):
                 if usage_chunk:
                     self._write_event({"id": rid, "object": kind + ".chunk" if chat else kind, "created": created,
                                        "model": model, "choices": [], "usage": usage, "timings": timings})  # fmt: skip
-                self.wfile.write(b"data: [DONE]\n\n")
-                self.wfile.flush()
+                self.outbox.put(b"data: [DONE]\n\n")
+                self.outbox.drain()  # the engine is free by now: wait for the client here
                 return
             text = "".join(pieces)
             choice = {"index": 0, "finish_reason": reason}
@@ -281,7 +292,6 @@ def make_handler(server):
             self._write_event({"id": rid, "object": obj, "created": created, "model": model, "choices": [choice]})
 
         def _write_event(self, data: dict) -> None:
-            self.wfile.write(b"data: " + json.dumps(data, ensure_ascii=False).encode("utf-8") + b"\n\n")
-            self.wfile.flush()
+            self.outbox.put(b"data: " + json.dumps(data, ensure_ascii=False).encode("utf-8") + b"\n\n")
 
     return Handler

@@ -1,14 +1,28 @@
 """The request queue: one llama.cpp context serves one request at a time, in arrival order.
 
 A pre-warm holds the engine only until another request waits (``GiveWay``); a client whose
-socket closed while it waited is noticed (``client_gone``) and not served.
+socket closed while it waited is noticed (``client_gone``) and not served. A streaming reply
+goes through an ``Outbox``, so a client that stops reading never holds the engine.
 """
 
 from __future__ import annotations
 
 import select
 import socket
+import struct
 import threading
+import time
+
+# A streaming client that takes no byte of its answer for this many seconds is dropped: its
+# generation stops and the engine goes to the next request. Loopback clients read at once;
+# five seconds is far more than a live one ever lags, and short enough that hooks queued
+# behind a hung editor do not time out.
+STALL_TIMEOUT = 5.0
+# ... and so is one that falls this far behind (bytes of events not yet taken).
+MAX_BEHIND = 1024 * 1024
+# The kernel's send buffer for a stream: small, so a client that stops reading shows at once
+# (autotuned, it grows to 4 MB: tens of seconds of tokens before anything could notice).
+SEND_BUFFER = 64 * 1024
 
 
 class Queue:
@@ -62,3 +76,51 @@ def client_gone(sock: socket.socket) -> bool:
         return bool(ready) and sock.recv(1, socket.MSG_PEEK) == b""
     except (OSError, ValueError):
         return True
+
+
+class Outbox:
+    """The bytes a streaming client has yet to take, sent without ever waiting on it.
+
+    While the engine generates, ``put`` sends what the socket takes at once and keeps the rest;
+    a client that takes nothing for STALL_TIMEOUT seconds, or falls MAX_BEHIND bytes behind, is
+    dropped with a TimeoutError, which ends its generation and frees the engine. Once the engine
+    is free, ``drain`` waits for the client, with the same limit. A client that went away shows
+    as BrokenPipeError or ConnectionResetError from either."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
+        self.pending = bytearray()
+        self.moved = time.monotonic()
+
+    def put(self, data: bytes) -> None:
+        self.pending += data
+        self.sock.settimeout(0.0)  # never block while the engine is held
+        while self.pending:
+            try:
+                sent = self.sock.send(self.pending)
+            except BlockingIOError:
+                break
+            del self.pending[:sent]
+            self.moved = time.monotonic()
+        if self.pending and (len(self.pending) > MAX_BEHIND or time.monotonic() - self.moved > STALL_TIMEOUT):
+            self.drop()
+            raise TimeoutError("the client stopped reading its answer")
+
+    def drain(self) -> None:
+        """Send the rest, waiting at most STALL_TIMEOUT seconds for the client to make room each time."""
+        self.sock.settimeout(STALL_TIMEOUT)
+        try:
+            while self.pending:
+                del self.pending[: self.sock.send(self.pending)]
+        except TimeoutError:
+            self.drop()
+            raise
+
+    def drop(self) -> None:
+        """Reset the connection: the kernel frees what the client never took, at once."""
+        self.pending.clear()
+        try:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass

@@ -8,6 +8,7 @@ Unknown keys in a file are errors with a suggestion.
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,16 +21,31 @@ PROJECT_FILE = ".coder.toml"
 USER_FILE = "config.toml"
 # CODER_* variables that are not config keys.
 RESERVED_ENV = {"CODER_HOME", "CODER_SERVER", "CODER_DEBUG", "CODER_CRASH_GUARD", "CODER_TEST_FAULT", "CODER_VENV"}
-# Keys a project's .coder.toml may not set: they decide where code and keys are sent.
-USER_ONLY = {"backend", "base_url", "api_key", "remote_model"}
+# Keys a project's .coder.toml may not set: they decide where code and keys are sent (and how long
+# a reply from there may take).
+USER_ONLY = {"backend", "base_url", "api_key", "remote_model", "request_timeout"}
+
+# Bounds that hold wherever a value is set. Past them a value is a typo or an attack, never a
+# setting: llama.cpp would try to allocate it (ctx, batch) or overflow a C int (gpu_layers).
+MAX_THREADS = 1024  # more than any CPU has today: a fixed bound, so one config works on every machine
+MAX_CTX = 1 << 20  # the longest context any model is trained for; a model's own trained length caps it later
+MAX_BATCH = 1 << 16
+MAX_TOKENS = 1 << 20
+MAX_GPU_LAYERS = 10_000  # "all" is -1; any number past the model's layers means all of them
+MAX_SEED = 2**32 - 1  # llama.cpp's sampler seed is a uint32
+MAX_TIMEOUT = 86_400
+# A project file's tighter bounds: what every shipped model is trained for, and llama.cpp's own
+# default batch (a larger one multiplies the compute buffers, up to gigabytes, for no gain here).
+PROJECT_MAX_CTX = 32_768
+PROJECT_MAX_BATCH = 2048
 
 
 def _gpu_layers(value: Any) -> str | int:
     if isinstance(value, str) and value.strip().lower() == "auto":
         return "auto"
     n = _int(value)
-    if n < -1:
-        raise ValueError("must be 'auto', -1 (all) or a number of layers >= 0")
+    if not -1 <= n <= MAX_GPU_LAYERS:
+        raise ValueError(f"must be 'auto', -1 (all) or a number of layers from 0 to {MAX_GPU_LAYERS:,}")
     return n
 
 
@@ -43,17 +59,22 @@ def _int(value: Any) -> int:
     raise ValueError("expected a whole number")
 
 
-def _positive_int(value: Any) -> int:
-    n = _int(value)
-    if n <= 0:
-        raise ValueError("must be greater than 0")
-    return n
+def _int_upto(low: int, high: int) -> Callable[[Any], int]:
+    """A parser of whole numbers from LOW to HIGH."""
+
+    def parse(value: Any) -> int:
+        n = _int(value)
+        if not low <= n <= high:
+            raise ValueError(f"must be from {low:,} to {high:,}")
+        return n
+
+    return parse
 
 
 def _threads(value: Any) -> int:
     n = _int(value)
-    if n < 0:
-        raise ValueError("must be 0 (physical cores) or more")
+    if not 0 <= n <= MAX_THREADS:
+        raise ValueError(f"must be 0 (physical cores) or a number of threads up to {MAX_THREADS:,}")
     return n
 
 
@@ -122,11 +143,11 @@ class Key:
 KEYS: dict[str, Key] = {
     k.name: k
     for k in [
-        Key("model", "default", _str, "model id, alias or path to a .gguf file"),
+        Key("model", "default", _str, "model id, alias or path to a .gguf file (a project file: an id or alias only)"),
         Key("gpu_layers", "auto", _gpu_layers, "layers to offload: auto, -1 (all) or N"),
         Key("threads", 0, _threads, "CPU threads; 0 = physical cores"),
-        Key("ctx", 8192, _positive_int, "context window in tokens (capped at the model's trained length)"),
-        Key("batch", 512, _positive_int, "prompt-processing batch size"),
+        Key("ctx", 8192, _int_upto(1, MAX_CTX), "context window in tokens (capped at the model's trained length)"),
+        Key("batch", 512, _int_upto(1, MAX_BATCH), "prompt-processing batch size"),
         Key("flash_attn", True, _bool, "use flash attention where llama.cpp supports it"),
         Key(
             "extra_bufts",
@@ -136,13 +157,13 @@ KEYS: dict[str, Key] = {
         ),
         Key("kv_type", "f16", _choice("f16", "q8_0", "q4_0"), "KV-cache type"),
         Key("temperature", 0.0, _float01, "sampling temperature; 0 = greedy"),
-        Key("max_tokens", 1024, _positive_int, "longest reply in tokens"),
-        Key("seed", 0, _int, "sampling seed"),
+        Key("max_tokens", 1024, _int_upto(1, MAX_TOKENS), "longest reply in tokens"),
+        Key("seed", 0, _int_upto(0, MAX_SEED), "sampling seed"),
         Key("backend", "local", _choice("local", "openai"), "local (here, or a running `coder serve`) or openai (base_url)"),
         Key("base_url", "", _url, "OpenAI-compatible server for backend openai, e.g. http://127.0.0.1:8000/v1"),
         Key("api_key", "", _str, "API key for the OpenAI-compatible server (sent as a Bearer token)"),
         Key("remote_model", "", _str, "model name to ask the remote server for (default: the first it lists)"),
-        Key("request_timeout", 600, _positive_int, "seconds to wait for a remote server's reply"),
+        Key("request_timeout", 600, _int_upto(1, MAX_TIMEOUT), "seconds to wait for a remote server's reply"),
     ]
 }
 
@@ -193,6 +214,42 @@ def read_file(path: Path) -> dict[str, Any]:
     return data
 
 
+def project_refusal(key: str, value: Any) -> str | None:
+    """Why a project's .coder.toml may not set KEY to VALUE (None: it may).
+
+    A cloned repository may tune the model it runs on, within what this machine can give, but not
+    choose where code is sent, which file is loaded as a model or read as replies, or sizes that
+    take the machine down.
+    """
+    if key in USER_ONLY:
+        return "where code is sent, and how, is yours to choose"
+    try:
+        parsed = KEYS[key].parse(value)
+    except ValueError as exc:
+        return f"invalid value {value!r}: {exc}"
+    if key == "model":
+        return _project_model(parsed)
+    limits = {
+        "threads": (os.cpu_count() or 1, "this machine's CPUs"),
+        "ctx": (PROJECT_MAX_CTX, ""),
+        "batch": (PROJECT_MAX_BATCH, ""),
+    }
+    if key in limits and parsed > limits[key][0]:
+        most, what = limits[key]
+        return f"{parsed:,} is more than a project file may set ({most:,}{f', {what}' if what else ''})"
+    return None
+
+
+def _project_model(name: str) -> str | None:
+    """Why a project file may not choose the model NAME: only an id or alias of a known model, never a
+    file (a GGUF is code llama.cpp parses) nor the scripted engine (its file answers for the model)."""
+    from coder_cli import manifest
+
+    if manifest.find(name) is not None:
+        return None
+    return f"a project file may only name a known model by id or alias (`coder models list`), not {name!r}"
+
+
 def project_root(cwd: Path) -> Path:
     """The git work tree containing cwd, or cwd itself outside a repository."""
     cwd = cwd.resolve()
@@ -208,20 +265,24 @@ def load(
     environ: Mapping[str, str],
     flags: Mapping[str, Any] | None = None,
 ) -> Settings:
-    """Resolve every key through the layers; raise ConfigError on bad input."""
+    """Resolve every key through the layers; raise ConfigError on bad input.
+
+    A value the project file may not set (see `project_refusal`) is left out with a warning, not
+    an error: a cloned repository must neither choose for you nor stop every command in it.
+    """
     settings = Settings()
     layers: list[tuple[str, dict[str, Any]]] = []
     user = home / USER_FILE
     layers.append((str(user), read_file(user)))
     project = project_root(cwd) / PROJECT_FILE
     project_layer = read_file(project)
-    for key in sorted(USER_ONLY & project_layer.keys()):
-        # A cloned repository must not choose where your code (and your key) is sent.
-        del project_layer[key]
-        settings.warnings.append(
-            f"{project}: ignoring {key!r}: where code is sent is yours to choose "
-            f"(set it in {home / USER_FILE}, CODER_{key.upper()} or a flag)"
-        )
+    for key in sorted(project_layer):
+        why = project_refusal(key, project_layer[key])
+        if why is not None:
+            del project_layer[key]
+            settings.warnings.append(
+                f"{project}: ignoring {key!r}: {why} (set it in {home / USER_FILE}, CODER_{key.upper()} or a flag)"
+            )
     layers.append((str(project), project_layer))
     env_layer: dict[str, Any] = {}
     for name, value in environ.items():

@@ -76,7 +76,11 @@ class ModelStatus:
 
 
 def looks_like_path(name: str) -> bool:
-    return name.endswith(".gguf") or os.sep in name or "/" in name or Path(name).is_file()
+    """Whether the model NAME is a file: a .gguf name, a name with a folder in it, or an existing file
+    that is not a model's id or alias (a file named `default` in a cloned repository is not the model)."""
+    if name.endswith(".gguf") or os.sep in name or "/" in name:
+        return True
+    return manifests.find(name) is None and Path(name).is_file()
 
 
 class Store:

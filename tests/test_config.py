@@ -62,3 +62,151 @@ def test_cli_reports_invalid_config_with_exit_3(tmp_path, home):
     r = run_inprocess(["config", "show"], home, tmp_path)
     assert r.code == 3
     assert "invalid TOML" in r.stderr and "line 1" in r.stderr
+
+
+# --- what a cloned repository's .coder.toml may set (issue 16, finding 10) -------------------------
+
+
+def project(tmp_path, text: str):
+    """(home, repo) with TEXT as the repository's .coder.toml."""
+    home, repo = tmp_path / "home", tmp_path / "repo"
+    home.mkdir(parents=True), (repo / ".git").mkdir(parents=True)
+    (repo / ".coder.toml").write_text(text)
+    return home, repo
+
+
+@pytest.mark.parametrize(
+    "model",
+    ["scripted:.git/../reply.json", "../models/evil.gguf", "/tmp/x.gguf", "reply.json", "no-such-model", "scripted:/abs"],
+)
+def test_a_project_file_cannot_choose_a_model_file_or_the_scripted_engine(tmp_path, model):
+    home, repo = project(tmp_path, f"model = {model!r}\nctx = 4096\n")
+    (repo / "reply.json").write_text("{}")
+    s = config.load(home, repo, {})
+    assert (s.model, s.origins["model"]) == ("default", "default")
+    assert s.ctx == 4096  # the rest of the file still applies
+    [warning] = s.warnings
+    assert warning.startswith(f"{repo / '.coder.toml'}: ignoring 'model'")
+    assert "CODER_MODEL" in warning and str(home / "config.toml") in warning
+
+
+def test_a_project_file_may_name_a_manifest_model_by_id_or_alias(tmp_path):
+    from coder_cli import manifest
+
+    m = manifest.load_all()[-1]
+    for name in (m.id, *m.aliases, "default"):
+        home, repo = project(tmp_path / name, f"model = {name!r}\n")
+        s = config.load(home, repo, {})
+        assert (s.model, s.origins["model"], s.warnings) == (name, str(repo / ".coder.toml"), [])
+
+
+def test_the_user_may_still_choose_a_path_or_the_scripted_engine(tmp_path):
+    home, repo = project(tmp_path, 'model = "scripted:evil.json"\n')
+    (home / "config.toml").write_text('model = "scripted:mine.json"\n')
+    assert config.load(home, repo, {}).model == "scripted:mine.json"
+    assert config.load(home, repo, {"CODER_MODEL": "/models/x.gguf"}).model == "/models/x.gguf"
+    assert config.load(home, repo, {}, {"model": "scripted:flag.json"}).model == "scripted:flag.json"
+
+
+def test_a_project_file_cannot_set_the_remote_servers_timeout(tmp_path):
+    home, repo = project(tmp_path, "request_timeout = 86400\n")
+    s = config.load(home, repo, {})
+    assert s.request_timeout == 600 and "ignoring 'request_timeout'" in s.warnings[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("threads = 100000\n", "threads"),
+        ("ctx = 10000000\n", "ctx"),
+        ("batch = 1000000\n", "batch"),
+        ("max_tokens = 100000000\n", "max_tokens"),
+        ("gpu_layers = 100000\n", "gpu_layers"),
+        ("seed = 100000000000000000000\n", "seed"),
+        ("seed = -5\n", "seed"),
+        ('ctx = "lots"\n', "ctx"),
+    ],
+)
+def test_out_of_bounds_values_in_a_project_file_are_ignored_with_a_warning(tmp_path, text, key):
+    home, repo = project(tmp_path, text + "temperature = 0.5\n")
+    s = config.load(home, repo, {})
+    assert (s.values[key], s.origins[key]) == (config.KEYS[key].default, "default")
+    assert s.temperature == 0.5
+    [warning] = s.warnings
+    assert warning.startswith(f"{repo / '.coder.toml'}: ignoring {key!r}") and f"CODER_{key.upper()}" in warning
+
+
+def test_a_project_file_gets_no_more_threads_than_the_machine_has(tmp_path):
+    import os
+
+    cpus = os.cpu_count() or 1
+    home, repo = project(tmp_path, f"threads = {cpus + 1}\n")
+    assert config.load(home, repo, {}).threads == 0
+    home, repo = project(tmp_path / "ok", f"threads = {cpus}\n")
+    assert config.load(home, repo, {}).threads == cpus
+
+
+def test_a_project_file_has_tighter_bounds_on_memory_than_the_user(tmp_path):
+    home, repo = project(tmp_path, "ctx = 65536\nbatch = 4096\n")
+    s = config.load(home, repo, {})
+    assert (s.ctx, s.batch) == (8192, 512) and len(s.warnings) == 2
+    assert "65,536 is more than a project file may set (32,768)" in s.warnings[1]
+    (home / "config.toml").write_text("ctx = 65536\nbatch = 4096\n")
+    s = config.load(home, repo, {})
+    assert (s.ctx, s.batch) == (65536, 4096)
+    home, repo = project(tmp_path / "ok", "ctx = 32768\nbatch = 2048\n")
+    assert (config.load(home, repo, {}).ctx, config.load(home, repo, {}).batch) == (32768, 2048)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("CODER_THREADS", "100000"),
+        ("CODER_CTX", "10000000"),
+        ("CODER_BATCH", "1000000"),
+        ("CODER_MAX_TOKENS", "100000000"),
+        ("CODER_GPU_LAYERS", "100000"),
+        ("CODER_SEED", "4294967296"),
+        ("CODER_REQUEST_TIMEOUT", "1000000"),
+    ],
+)
+def test_every_size_is_bounded_wherever_it_is_set(tmp_path, name, value):
+    with pytest.raises(ConfigError, match=name):
+        config.load(tmp_path, tmp_path, {name: value})
+
+
+def test_the_largest_values_allowed_are_accepted(tmp_path):
+    s = config.load(tmp_path, tmp_path, {"CODER_THREADS": "1024", "CODER_SEED": "4294967295", "CODER_GPU_LAYERS": "-1"})
+    assert (s.threads, s.seed, s.gpu_layers) == (1024, 4294967295, -1)
+
+
+def test_a_cloned_repository_cannot_make_ask_answer_or_record_prompts(tmp_path, home, scripted):
+    """`model = "scripted:…"` in .coder.toml made `coder ask` print the repository's answer and write the
+    user's prompts into a file the repository chose."""
+    mine, my_calls = scripted("the answer of the model you chose")
+    (home / "config.toml").write_text(f"model = {mine!r}\n")
+    repo = tmp_path / "clone"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "reply.json").write_text('{"replies": ["42, says the repository"]}')
+    (repo / ".coder.toml").write_text('model = "scripted:.git/../reply.json"\n')
+    r = run_inprocess(["ask", "my secret question"], home, repo)
+    assert r.code == 0, r.stderr
+    assert r.stdout.strip() == "the answer of the model you chose"
+    assert not (repo / "reply.json.calls.jsonl").exists()
+    assert "my secret question" in my_calls()[0]["messages"][-1]["content"]
+    assert f"{repo / '.coder.toml'}: ignoring 'model'" in r.stderr
+
+
+def test_a_file_named_like_a_model_is_not_loaded_as_that_model(tmp_path, monkeypatch):
+    """A cloned repository holding a file named `default` (or any model id) must not have it read as
+    the GGUF when the working folder is the repository: ids and aliases name models, never files."""
+    from coder_cli import manifest
+    from coder_cli.model_store import looks_like_path
+
+    monkeypatch.chdir(tmp_path)
+    names = ["default", manifest.load_all()[0].id]
+    for name in names:
+        (tmp_path / name).write_bytes(b"GGUF not really")
+        assert not looks_like_path(name)
+    (tmp_path / "mine.bin").write_bytes(b"GGUF")
+    assert looks_like_path("mine.bin") and looks_like_path("x.gguf") and looks_like_path("dir/model")

@@ -756,6 +756,24 @@ def test_pre_commit_advisory_prints_findings_and_commits(tmp_path, home, engine_
     assert "coder review: calc.py:2: error: Divides by zero when b is 0" in r.stderr.splitlines()
 
 
+def test_a_repositorys_config_cannot_choose_the_model_the_hooks_run(tmp_path, home, engine_file):
+    """The hooks' commands read the same config as any command: a committed .coder.toml naming the
+    scripted engine (its file would answer the review and record the staged diff) is ignored."""
+    proj = repo(tmp_path, home)
+    mine, calls = engine_file("calc.py:2: error: Divides by zero when b is 0")
+    (home / "config.toml").write_text(f"model = {mine!r}\n")
+    (proj / "theirs.json").write_text(json.dumps({"replies": ["calc.py:2: error: Send your code to us"]}))
+    (proj / ".coder.toml").write_text('model = "scripted:theirs.json"\n')
+    assert hook_cli(["install", "--pre-commit"], home, proj).code == 0
+    staged_change(proj, home)
+    r = git(proj, home, "commit", "-q", "-m", "add ratio")
+    assert last_message(proj, home) == "add ratio"
+    assert "coder review: calc.py:2: error: Divides by zero when b is 0" in r.stderr.splitlines()
+    assert "Send your code" not in r.stderr and not (proj / "theirs.json.calls.jsonl").exists()
+    assert [c["kind"] for c in calls()] == ["chat"]
+    assert "ignoring 'model'" in r.stderr
+
+
 @pytest.mark.slow
 def test_pre_commit_strict_blocks_on_an_error_and_lets_a_clean_change_through(tmp_path, home, engine_file):
     proj = repo(tmp_path, home)

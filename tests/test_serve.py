@@ -463,9 +463,11 @@ def test_browser_pages_and_foreign_hosts_are_refused_on_loopback(served):
 
 
 def test_coder_complete_reads_files_only_for_the_token_holder(served, tmp_path):
+    from tests.conftest import git_project
+
     server, _ = served("a + b")
-    (tmp_path / "calc.py").write_text("def add(a, b):\n    return \n")
-    request = {"cwd": str(tmp_path), "path": "calc.py", "line": 2}
+    proj = git_project(tmp_path, {"calc.py": "def add(a, b):\n    return \n"})
+    request = {"cwd": str(proj), "path": "calc.py", "line": 2}
     status, data = post(server.url + "/coder/complete", request)
     assert status == 401 and "server.json" in data["error"]["message"]
     token = json.loads((server.home / "server.json").read_text())["token"]
@@ -671,3 +673,50 @@ def test_a_stalled_client_is_cut_off_after_the_stall_timeout(tmp_path):
     finally:
         stalled.close()
         server.shutdown()
+
+
+# -- issue 16: /coder/complete reads only the repository its cwd belongs to -------------------------
+def _complete(server, request: dict) -> tuple[int, dict]:
+    token = json.loads((server.home / "server.json").read_text())["token"]
+    return post(server.url + "/coder/complete", request, key=token)
+
+
+def test_coder_complete_reads_nothing_outside_the_repository(served, tmp_path):
+    """Before: `cwd: "/", path: "etc/passwd"` completed inside the host's password file, and the
+    errors told a line from a missing one (a line-length oracle for any file)."""
+    from tests.conftest import git_project
+
+    server, engine = served("a + b")
+    proj = git_project(tmp_path, {"calc.py": "def add(a, b):\n    return \n"})
+    (tmp_path / "secret.txt").write_text("line one\nline two\n")
+    (proj / "link.py").symlink_to(tmp_path / "secret.txt")
+    status, data = _complete(server, {"cwd": "/", "path": "etc/passwd", "line": 1})
+    assert status == 400 and "git repository" in data["error"]["message"], data
+    refusals = set()
+    for path, line in (("../secret.txt", 1), ("../secret.txt", 99), ("../missing.txt", 1), ("link.py", 2),
+                       (str(tmp_path / "secret.txt"), 1), ("/etc/passwd", 1)):  # fmt: skip
+        status, data = _complete(server, {"cwd": str(proj), "path": path, "line": line})
+        assert status == 200 and "completion" not in data, data
+        refusals.add(data["error"].replace(path, "PATH"))
+    assert refusals == {"PATH is outside the repository"}  # the same whatever the file holds, or if it is there
+    status, data = _complete(server, {"cwd": str(proj), "path": "../secret.txt", "prefix": "x = ", "suffix": ""})
+    assert "completion" not in data  # nor does a buffer sent for an outside path pull in its folder
+    status, data = _complete(server, {"cwd": str(proj), "path": ".git/config", "line": 1})
+    assert "completion" not in data and "outside the repository" in data["error"]
+    assert engine.calls == []
+    status, data = _complete(server, {"cwd": str(proj), "path": "calc.py", "line": 2})
+    assert data["completion"] == "a + b"
+
+
+def test_coder_complete_reads_regular_files_of_a_bounded_size(served, tmp_path):
+    from coder_cli.actions.complete_json import MAX_FILE
+    from tests.conftest import git_project
+
+    server, _ = served("a + b")
+    proj = git_project(tmp_path, {"big.py": "x = 1\n" * (MAX_FILE // 6 + 1)})
+    os.mkfifo(proj / "pipe.py")  # a read would wait for a writer forever, holding the engine
+    for path in ("pipe.py", "big.py"):
+        status, data = _complete(server, {"cwd": str(proj), "path": path, "line": 1})
+        assert status == 200 and "completion" not in data, data
+    assert "not a regular file" in _complete(server, {"cwd": str(proj), "path": "pipe.py", "line": 1})[1]["error"]
+    assert "over 1 MB" in _complete(server, {"cwd": str(proj), "path": "big.py", "line": 1})[1]["error"]

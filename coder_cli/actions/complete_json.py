@@ -8,19 +8,29 @@ from disk; 1-based, ``col`` optional: the end of the line). Optional: ``"mode"``
 Answer: ``{"completion": "...", "timing_ms": 412.3, "tokens": {...}, ...}``, or
 ``{"error": "...", "code": 2}`` for a bad request; the stream goes on either way
 and ends, exit 0, when stdin closes.
+
+`coder serve` answers the same requests over HTTP (``POST /coder/complete``) for whoever holds
+its token or API key, confined to the git repository the request's ``cwd`` belongs to
+(``repository_of``): a path that resolves outside it (symlinks followed) or into its ``.git``
+gets one refusal, the same whatever is there.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import stat
 import time
 from pathlib import Path
 from typing import IO
 
 from coder_cli.actions.complete import Completer, FillCache, FillRequest
+from coder_cli.config import project_root
 from coder_cli.core.fim_prompt import PositionError, offset_of
-from coder_cli.errors import CoderError, ExitCode
-from coder_cli.fs.text_file import read_text
+from coder_cli.errors import CoderError, ExitCode, UsageError
+from coder_cli.fs.text_file import decode
+
+MAX_FILE = 1024 * 1024  # the largest file a request reads (the repository map skips bigger ones too)
 
 
 def serve(completer: Completer, stdin: IO[str], stdout: IO[str], cwd: Path) -> int:
@@ -37,7 +47,9 @@ def serve(completer: Completer, stdin: IO[str], stdout: IO[str], cwd: Path) -> i
     return answered
 
 
-def answer_one(completer: Completer, cache: FillCache, line: str, cwd: Path) -> dict:
+def answer_one(completer: Completer, cache: FillCache, line: str, cwd: Path, root: Path | None = None) -> dict:
+    """The answer to one request LINE: a fill, or an error object. With ROOT (a resolved folder,
+    see ``repository_of``) the request may name files inside it only."""
     t0 = time.perf_counter()
     rid = None
     try:
@@ -45,7 +57,7 @@ def answer_one(completer: Completer, cache: FillCache, line: str, cwd: Path) -> 
         if not isinstance(data, dict):
             raise _Bad("a request is a JSON object")
         rid = data.get("id")
-        req = request_from(data, cwd)
+        req = request_from(data, cwd, root)
         hit = cache.get(req)
         if hit is not None:
             hit.seconds = time.perf_counter() - t0
@@ -71,11 +83,30 @@ class _Bad(ValueError):
     """A request that does not follow the protocol."""
 
 
-def request_from(data: dict, cwd: Path) -> FillRequest:
+def repository_of(cwd) -> Path:
+    """The git work tree (resolved) that CWD, an absolute folder path, belongs to: all that a
+    request over HTTP may read. A UsageError outside a repository (``cwd: "/"`` would be the host)."""
+    if not isinstance(cwd, str) or not os.path.isabs(cwd):
+        raise UsageError("'cwd' must be an absolute folder path")
+    try:
+        root = project_root(Path(cwd))
+        in_repo = (root / ".git").exists()
+    except (OSError, ValueError):
+        in_repo = False
+    if not in_repo:
+        raise UsageError("'cwd' must be a folder inside a git repository: /coder/complete reads files only there")
+    return root
+
+
+def request_from(data: dict, cwd: Path, root: Path | None = None) -> FillRequest:
     path = data.get("path")
     if not isinstance(path, str) or not path:
         raise _Bad('"path" (a string) is required')
     target = (cwd / path).resolve()
+    if root is not None and not _inside(target, root):
+        raise _Bad(f"{path} is outside the repository")  # decided from the path alone: no oracle
+    if target.exists() and not target.is_file():
+        raise _Bad(f"{path} is not a regular file")
     mode = data.get("mode", "auto")
     if not isinstance(mode, str):
         raise _Bad('"mode" is a string: auto, line or block')
@@ -87,9 +118,33 @@ def request_from(data: dict, cwd: Path) -> FillRequest:
     line, col = data.get("line"), data.get("col")
     if not isinstance(line, int) or (col is not None and not isinstance(col, int)):
         raise _Bad('give "prefix" and "suffix", or "line" (and "col"), as integers from 1')
-    text = read_text(target).text
+    text = _read_source(target, path)
     try:
         at = offset_of(text, line, col)
     except PositionError as exc:
         raise _Bad(f"{path}: {exc}") from None
     return FillRequest(target, text[:at], text[at:], mode)
+
+
+def _inside(target: Path, root: Path) -> bool:
+    """Whether TARGET (resolved) lies in ROOT and outside its .git folder (credentials, hooks)."""
+    return target.is_relative_to(root) and ".git" not in target.relative_to(root).parts
+
+
+def _read_source(target: Path, shown: str) -> str:
+    """The text of TARGET, a regular file of at most MAX_FILE bytes: a FIFO would block the
+    reader (and the engine it holds) for ever, a device would never end."""
+    try:
+        fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise _Bad(f"file not found: {shown}") from None
+    except OSError as exc:
+        raise _Bad(f"cannot read {shown}: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise _Bad(f"{shown} is not a regular file")
+        data = fh.read(MAX_FILE + 1)
+    if len(data) > MAX_FILE:
+        raise _Bad(f"{shown} is over {MAX_FILE // (1024 * 1024)} MB; send its text as prefix and suffix")
+    return decode(data, target).text

@@ -194,16 +194,14 @@ def make_handler(server):
             self._send_json(200, {"scores": [[s.token, s.logprob, s.best, s.best_logprob] for s in rows]})
 
         def complete(self) -> None:
-            from coder_cli.actions.complete_json import answer_one
+            from coder_cli.actions.complete_json import answer_one, repository_of
 
             body = self._body()
             cwd = body.pop("cwd", None) or os.getcwd()
-            if not isinstance(cwd, str):
-                raise UsageError("'cwd' must be a folder path")
-            cwd = Path(cwd)
+            root = repository_of(cwd)  # the request reads inside this repository only
             with server.queue:
                 completer, cache = server.completer()
-                answer = answer_one(completer, cache, json.dumps(body), cwd)
+                answer = answer_one(completer, cache, json.dumps(body), Path(cwd), root)
             server.served += 1
             self._send_json(200, answer)
 

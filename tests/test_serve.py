@@ -456,8 +456,11 @@ def test_browser_pages_and_foreign_hosts_are_refused_on_loopback(served):
     assert status == 403 and "not this machine" in text
     status, text = _raw(server.url, "/v1/chat/completions", body, {"Origin": "http://evil.example", "Content-Length": n})
     assert status == 403 and "web page" in text
-    status, _ = _raw(server.url, "/v1/chat/completions", body, {"Origin": "http://localhost:3000", "Content-Length": n})
-    assert status == 200
+    # A page on another local port (a dev server, a notebook) is another origin: refused (issue 16).
+    status, text = _raw(server.url, "/v1/chat/completions", body, {"Origin": "http://localhost:3000", "Content-Length": n})
+    assert status == 403 and "web page" in text
+    own = f"http://localhost:{server.port}"
+    assert _raw(server.url, "/v1/chat/completions", body, {"Origin": own, "Content-Length": n})[0] == 200
     assert _raw(server.url, "/v1/chat/completions", body, {"Content-Length": "abc"})[0] == 400
     assert _raw(server.url, "/v1/chat/completions", body, {"Transfer-Encoding": "chunked"})[0] == 400
 
@@ -720,3 +723,86 @@ def test_coder_complete_reads_regular_files_of_a_bounded_size(served, tmp_path):
         assert status == 200 and "completion" not in data, data
     assert "not a regular file" in _complete(server, {"cwd": str(proj), "path": "pipe.py", "line": 1})[1]["error"]
     assert "over 1 MB" in _complete(server, {"cwd": str(proj), "path": "big.py", "line": 1})[1]["error"]
+
+
+# -- issue 16, finding 8: requests that were a 500, an empty reply, or too much ---------------------
+def test_malformed_fields_are_a_400_not_a_500(served):
+    server, _ = served("ok")
+    chat = {"messages": [{"role": "user", "content": "hi"}]}
+    for body in (
+        {**chat, "stream": True, "stream_options": [1]},
+        {"messages": [{"role": "user", "content": [{"type": "text", "text": 5}]}]},
+        {**chat, "temperature": float("nan")},
+        {**chat, "seed": 10**30},
+    ):
+        status, data = post(server.url + "/v1/chat/completions", body)
+        assert status == 400, (body, data)
+    raw = json.dumps(chat).encode()
+    assert _raw(server.url, "/v1/chat/completions", raw, {"Content-Length": "\u00b2"})[0] == 400
+
+
+def test_a_client_that_half_closes_after_its_request_is_answered(served):
+    """shutdown(SHUT_WR) after the request is a legal HTTP/1.0 client; it read EOF, was taken for gone
+    and got an empty reply. Streamed or not, it is answered."""
+    from urllib.parse import urlsplit
+
+    server, _ = served("Hello there friend")
+    parts = urlsplit(server.url)
+    for stream in (False, True):
+        raw = json.dumps({"messages": [{"role": "user", "content": "hi"}], "stream": stream}).encode()
+        with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+            sock.sendall(b"POST /v1/chat/completions HTTP/1.0\r\nContent-Length: %d\r\n\r\n%s" % (len(raw), raw))
+            sock.shutdown(socket.SHUT_WR)
+            reply = b""
+            while chunk := sock.recv(65536):
+                reply += chunk
+        assert reply.startswith(b"HTTP/1.0 200"), (stream, reply)
+        assert b"friend" in reply
+
+
+def test_tokenizing_waits_for_the_engine(served):
+    """llama.cpp's vocabulary calls are not documented thread-safe against a decode: /tokenize and
+    /detokenize run through the queue like every other use of the engine."""
+    server, engine = served("ok")
+    results = []
+    server.queue.__enter__()  # a generation holds the engine
+    try:
+        for route, body in (("/tokenize", {"content": "a b"}), ("/detokenize", {"tokens": [100]})):
+            t = threading.Thread(target=lambda r=route, b=body: results.append(post(server.url + r, b)[0]))
+            t.start()
+            t.join(1.0)
+            assert t.is_alive() and results == [], route  # waiting its turn
+            server.queue.__exit__()
+            t.join(5)
+            assert results.pop() == 200
+            server.queue.__enter__()
+    finally:
+        server.queue.__exit__()
+
+
+def test_connections_past_the_cap_get_a_quick_503(served):
+    from urllib.parse import urlsplit
+
+    from coder_cli.actions.serve.server import MAX_CONNECTIONS
+
+    server, _ = served("ok")
+    parts = urlsplit(server.url)
+    idle = [socket.create_connection((parts.hostname, parts.port), timeout=10) for _ in range(MAX_CONNECTIONS)]
+    try:
+        time.sleep(0.3)  # every one holds a handler thread, waiting for its request
+        with socket.create_connection((parts.hostname, parts.port), timeout=5) as extra:
+            extra.sendall(b"GET /health HTTP/1.0\r\n\r\n")
+            assert extra.recv(65536).startswith(b"HTTP/1.0 503")
+    finally:
+        for s in idle:
+            s.close()
+    deadline = time.time() + 5
+    while time.time() < deadline:  # the slots come back as the idle connections close
+        try:
+            with urllib.request.urlopen(server.url + "/health", timeout=5) as resp:
+                assert resp.status == 200
+                break
+        except urllib.error.HTTPError:
+            time.sleep(0.1)
+    else:
+        pytest.fail("the server did not take connections again")

@@ -10,7 +10,9 @@ from coder_cli.actions.serve.protocol import (
     hostname,
     json_body,
     messages_from,
+    origin_allowed,
     params_from,
+    stream_flags,
     token_list,
 )
 from coder_cli.errors import UsageError
@@ -35,6 +37,14 @@ def test_params_defaults_and_fields():
         ({"max_tokens": 0}, "'max_tokens' must be a whole number from 1"),
         ({"max_tokens": 2.5}, "'max_tokens' must be a whole number from 1"),
         ({"stop": ["a", 1]}, "'stop' must be a string or a list of strings"),
+        # issue 16: NaN passed every range check and reached the engine; huge ints were taken whole
+        ({"temperature": float("nan")}, "'temperature' must be a finite number"),
+        ({"top_p": float("inf")}, "'top_p' must be a finite number"),
+        ({"repeat_penalty": float("-inf")}, "'repeat_penalty' must be a finite number"),
+        ({"repeat_penalty": 10**400}, "'repeat_penalty' must be a finite number"),
+        ({"seed": 10**30}, "'seed' must be between 0 and 4294967295"),
+        ({"seed": -1}, "'seed' must be between 0 and 4294967295"),
+        ({"top_k": 10**30}, "'top_k' must be between 0 and 1000000"),
     ],
 )
 def test_params_refusals(body, message):
@@ -55,6 +65,8 @@ def test_messages_keep_text_parts_and_refuse_the_rest():
         {"messages": []},
         {"messages": [{"role": "tool", "content": "x"}]},
         {"messages": [{"role": "user", "content": 3}]},
+        {"messages": [{"role": "user", "content": [{"type": "text", "text": 5}]}]},  # was a TypeError: a 500
+        {"messages": [{"role": "user", "content": [{"type": "text"}]}]},
     ):
         with pytest.raises(UsageError):
             messages_from(bad)
@@ -92,10 +104,41 @@ def test_hostname(value, name):
 def test_body_length_and_json():
     assert body_length(None, None) == 0
     assert body_length("12", None) == 12
-    for length, encoding in (("-1", None), ("1e3", None), (str(MAX_BODY + 1), None), ("5", "chunked")):
+    assert MAX_BODY == 8 * 1024 * 1024  # a prompt cannot be bigger than the context anyway
+    # "²" and "٣" are str.isdigit() but not int(): they were a 500
+    for length, encoding in (("-1", None), ("1e3", None), (str(MAX_BODY + 1), None), ("5", "chunked"), ("²", None), ("٣", None)):
         with pytest.raises(UsageError):
             body_length(length, encoding)
     assert json_body(b'{"a": 1}') == {"a": 1}
     for bad in (b"[1]", b"{", b'"x"', b""):  # (b"": a body cut short; no body at all is the handler's {})
         with pytest.raises(UsageError):
             json_body(bad)
+
+
+def test_stream_flags():
+    assert stream_flags({}) == (False, False)
+    assert stream_flags({"stream": True, "stream_options": {"include_usage": True}}) == (True, True)
+    assert stream_flags({"stream": True, "stream_options": None}) == (True, False)
+    for bad in ({"stream_options": [1]}, {"stream_options": "yes"}, {"stream": "no"}):  # [1] was an AttributeError
+        with pytest.raises(UsageError):
+            stream_flags(bad)
+
+
+@pytest.mark.parametrize(
+    "origin, allowed",
+    [
+        ("http://127.0.0.1:8741", True),
+        ("http://localhost:8741", True),
+        ("http://[::1]:8741", True),
+        ("HTTP://LOCALHOST:8741", True),
+        ("http://localhost:3000", False),  # another local page: was allowed (the port was ignored)
+        ("http://localhost", False),
+        ("https://localhost:8741", False),
+        ("http://evil.example:8741", False),
+        ("null", False),
+        ("http://localhost:8741/x", False),
+        ("http://localhost:99999999999", False),
+    ],
+)
+def test_an_origin_must_be_this_server_exactly(origin, allowed):
+    assert origin_allowed(origin, 8741) is allowed

@@ -18,7 +18,9 @@ from coder_cli.actions.serve.protocol import (
     hostname,
     json_body,
     messages_from,
+    origin_allowed,
     params_from,
+    stream_flags,
     token_list,
 )
 from coder_cli.actions.serve.queue import GiveWay, Outbox, client_gone
@@ -89,8 +91,8 @@ def make_handler(server):
             host = self.headers.get("Host")
             if host is not None and hostname(host) not in LOOPBACK:
                 return f"Host {host!r} is not this machine"
-            origin = self.headers.get("Origin")
-            if origin is not None and hostname(origin) not in LOOPBACK:
+            origin = self.headers.get("Origin")  # a browser's: only a page this server itself serves may call
+            if origin is not None and not origin_allowed(origin, server.port):
                 return f"requests from the web page {origin!r} are refused"
             return None
 
@@ -163,18 +165,26 @@ def make_handler(server):
 
         def tokenize(self) -> None:
             body = self._body()
+            engine = server.engine
+            # Through the queue: llama.cpp's vocabulary calls are not documented safe beside a decode.
             if "messages" in body:
-                tokens = server.engine.chat_prompt(messages_from(body))
+                messages = messages_from(body)
+                with server.queue:
+                    tokens = engine.chat_prompt(messages)
             else:
                 content = body.get("content", body.get("prompt"))
                 if not isinstance(content, str):
                     raise UsageError("'content' must be text (or give 'messages')")
-                tokens = server.engine.tokenize(content, special=bool(body.get("parse_special", body.get("special", False))))
+                special = bool(body.get("parse_special", body.get("special", False)))
+                with server.queue:
+                    tokens = engine.tokenize(content, special=special)
             self._send_json(200, {"tokens": tokens, "count": len(tokens)})
 
         def detokenize(self) -> None:
-            body = self._body()
-            self._send_json(200, {"content": server.engine.detokenize(token_list(body.get("tokens"), "tokens", server.n_vocab))})
+            tokens = token_list(self._body().get("tokens"), "tokens", server.n_vocab)
+            with server.queue:
+                content = server.engine.detokenize(tokens)
+            self._send_json(200, {"content": content})
 
         def prefill(self) -> None:
             tokens = token_list(self._body().get("tokens"), "tokens", server.n_vocab)
@@ -217,18 +227,24 @@ def make_handler(server):
             prompt = body.get("prompt")
             if isinstance(prompt, list) and len(prompt) == 1 and isinstance(prompt[0], (str, list)):
                 prompt = prompt[0]  # a batch of one
-            if isinstance(prompt, str):
-                tokens = server.engine.tokenize(prompt, special=True)
-            else:
-                tokens = token_list(prompt, "prompt", server.n_vocab)
             stop_tokens = body.get("stop_tokens") or []
             if not isinstance(stop_tokens, list) or not all(isinstance(s, str) for s in stop_tokens):
                 raise UsageError("'stop_tokens' must be a list of special-token texts")
-            self._generate(body, params, chat=False, run=lambda: server.engine.complete(tokens, params, stop_tokens))
+            engine = server.engine
+            if isinstance(prompt, str):  # read with special tokens, once the engine is this request's
+
+                def run():
+                    return engine.complete(engine.tokenize(prompt, special=True), params, stop_tokens)
+            else:
+                tokens = token_list(prompt, "prompt", server.n_vocab)
+
+                def run():
+                    return engine.complete(tokens, params, stop_tokens)
+
+            self._generate(body, params, chat=False, run=run)
 
         def _generate(self, body: dict, params: GenParams, chat: bool, run) -> None:
-            stream = bool(body.get("stream"))
-            usage_chunk = bool((body.get("stream_options") or {}).get("include_usage"))
+            stream, usage_chunk = stream_flags(body)
             rid = ("chatcmpl-" if chat else "cmpl-") + uuid.uuid4().hex[:24]
             kind = "chat.completion" if chat else "text_completion"
             created = int(time.time())

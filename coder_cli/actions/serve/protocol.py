@@ -8,12 +8,16 @@ timing an answer reports.
 from __future__ import annotations
 
 import json
+import math
+from urllib.parse import urlsplit
 
 from coder_cli.engine.base import GenParams
 from coder_cli.errors import UsageError
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
-MAX_BODY = 64 * 1024 * 1024
+MAX_BODY = 8 * 1024 * 1024  # a prompt cannot outgrow the context (32k tokens is well under 1 MB of text)
+MAX_SEED = 2**32 - 1  # llama.cpp's seed is a uint32
+MAX_TOP_K = 1_000_000  # past the vocabulary it changes nothing; unbounded, it reached the sampler as is
 
 
 def hostname(value: str) -> str:
@@ -27,8 +31,19 @@ def hostname(value: str) -> str:
     return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
 
 
+def origin_allowed(origin: str, port: int) -> bool:
+    """Whether a browser's Origin header is this loopback server's own (http, a loopback name, PORT):
+    a page on any other port of this machine is another site and may not make it generate."""
+    try:
+        parts = urlsplit(origin.strip().lower())
+        return parts.scheme == "http" and parts.hostname in LOOPBACK and parts.port == port and parts.path == ""
+    except ValueError:  # a port out of range, a bad IPv6 literal
+        return False
+
+
 def params_from(body: dict, default_max: int = 1024) -> GenParams:
-    """OpenAI request fields → GenParams; a bad value is a 400."""
+    """OpenAI request fields → GenParams; a bad value is a 400 (NaN and infinities included: they
+    pass every comparison)."""
 
     def num(key, kind, default, lo=None, hi=None):
         value = body.get(key, default)
@@ -36,7 +51,12 @@ def params_from(body: dict, default_max: int = 1024) -> GenParams:
             return default
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise UsageError(f"{key!r} must be a number")
-        value = kind(value)
+        try:
+            value = kind(value)
+        except (OverflowError, ValueError):  # float(10**400), int(inf), int(nan)
+            value = math.nan
+        if not math.isfinite(value):
+            raise UsageError(f"{key!r} must be a finite number")
         if (lo is not None and value < lo) or (hi is not None and value > hi):
             raise UsageError(f"{key!r} must be between {lo} and {hi}")
         return value
@@ -51,9 +71,9 @@ def params_from(body: dict, default_max: int = 1024) -> GenParams:
         max_tokens=num("max_tokens", int, default_max, 1) if max_tokens is None else positive(max_tokens),
         temperature=num("temperature", float, 0.0, 0.0, 2.0),
         top_p=num("top_p", float, 0.8, 0.0, 1.0),
-        top_k=num("top_k", int, 20, 0),
-        repeat_penalty=num("repeat_penalty", float, 1.0, 0.0),
-        seed=num("seed", int, 0),
+        top_k=num("top_k", int, 20, 0, MAX_TOP_K),
+        repeat_penalty=num("repeat_penalty", float, 1.0, 0.0, 100.0),
+        seed=num("seed", int, 0, 0, MAX_SEED),
         stop=tuple(stop),
     )
 
@@ -74,11 +94,25 @@ def messages_from(body: dict) -> list[dict]:
             raise UsageError("each message needs a role: system, user or assistant")
         content = m.get("content")
         if isinstance(content, list):  # the content-parts form: keep the text parts
-            content = "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
+            texts = [p.get("text") for p in content if isinstance(p, dict) and p.get("type") == "text"]
+            if not all(isinstance(t, str) for t in texts):
+                raise UsageError("a text part's 'text' must be text")
+            content = "".join(texts)
         if not isinstance(content, str):
             raise UsageError("each message's content must be text")
         out.append({"role": m["role"], "content": content})
     return out
+
+
+def stream_flags(body: dict) -> tuple[bool, bool]:
+    """(stream, include_usage) from ``stream`` and ``stream_options``."""
+    stream = body.get("stream", False)
+    options = body.get("stream_options") or {}
+    if not isinstance(stream, bool) and stream is not None:
+        raise UsageError("'stream' must be true or false")
+    if not isinstance(options, dict):
+        raise UsageError("'stream_options' must be an object")
+    return bool(stream), bool(options.get("include_usage"))
 
 
 def token_list(value, name: str, n_vocab: int) -> list[int]:
@@ -96,8 +130,8 @@ def body_length(content_length: str | None, transfer_encoding: str | None) -> in
     """The body's size from its headers; chunked bodies, bad or too large lengths are refused."""
     if "chunked" in (transfer_encoding or "").lower():
         raise UsageError("send the body with a Content-Length (chunked bodies are not read)")
-    raw_length = content_length or "0"
-    if not raw_length.strip().isdigit():
+    raw_length = (content_length or "0").strip()
+    if not (raw_length.isascii() and raw_length.isdigit()):  # isdigit() alone takes "²", which int() refuses
         raise UsageError(f"bad Content-Length {raw_length!r}")
     length = int(raw_length)
     if length > MAX_BODY:

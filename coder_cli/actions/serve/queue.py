@@ -71,9 +71,15 @@ class GiveWay:
 
 
 def client_gone(sock: socket.socket) -> bool:
+    """Whether the client reset its connection. An end of file alone is not "gone": a client may
+    half-close (shutdown(SHUT_WR)) after its request and still read the answer, and TCP shows that
+    as it shows a close. A stream finds a closed client at its next write (the close answers it
+    with a reset); a plain reply to one is generated and written to nobody."""
     try:
         ready, _, _ = select.select([sock], [], [], 0)
-        return bool(ready) and sock.recv(1, socket.MSG_PEEK) == b""
+        if ready:
+            sock.recv(1, socket.MSG_PEEK)  # data or b"" (a half-close): still there; a reset raises
+        return sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) != 0
     except (OSError, ValueError):
         return True
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import socket
+import threading
 import time
 from collections.abc import Callable
 from http.server import ThreadingHTTPServer
@@ -14,6 +16,10 @@ from coder_cli.actions.serve.handler import make_handler
 from coder_cli.actions.serve.protocol import LOOPBACK
 from coder_cli.actions.serve.queue import Queue
 from coder_cli.errors import UsageError
+
+# Connections served at once (each holds a thread while it sends, waits or reads); one more is
+# answered 503 at once. Fifty editors, hooks and scripts on one machine is already a crowd.
+MAX_CONNECTIONS = 64
 
 
 class Server:
@@ -47,14 +53,16 @@ class Server:
         self._completer_factory = completer_factory
         self._completer = None
         self._fill_cache = None
-        self._eog: list[int] | None = None
-        server_class = _ThreadingHTTPServerV6 if ":" in host else ThreadingHTTPServer
+        # Read from the vocabulary now, before any request can decode: /coder/info (discovery, which
+        # must not wait behind a generation) then never touches the engine.
+        self._eog = _eog_ids(engine)
+        self._fim = engine.fim_tokens()
+        server_class = _ListenerV6 if ":" in host else _Listener
         try:
             self.httpd = server_class((host, port), make_handler(self))
         except OSError as exc:
             hint = "pick another with --port (0 picks a free one)" if exc.errno in (98, 48, 10048) else None
             raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}", hint) from None
-        self.httpd.daemon_threads = True
         self.host = host
         self.port = self.httpd.server_address[1]
 
@@ -102,11 +110,8 @@ class Server:
 
     # -- what the routes do --------------------------------------------------------------
     def info(self) -> dict:
-        e = self.engine
-        i = e.info
-        if self._eog is None:
-            self._eog = _eog_ids(e)
-        fim = e.fim_tokens()
+        i = self.engine.info
+        fim = self._fim
         return {
             "server": "coder",
             "version": _version(),
@@ -143,8 +148,48 @@ class Server:
         return self._completer, self._fill_cache
 
 
-class _ThreadingHTTPServerV6(ThreadingHTTPServer):
+class _Listener(ThreadingHTTPServer):
+    """A thread per connection, at most MAX_CONNECTIONS at once; past that a quick 503."""
+
+    daemon_threads = True
+
+    def server_activate(self) -> None:
+        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        super().server_activate()
+
+    def process_request(self, request, client_address) -> None:
+        if not self.slots.acquire(blocking=False):
+            _busy(request)
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)  # starts process_request_thread
+        except BaseException:
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
+
+
+class _ListenerV6(_Listener):
     address_family = socket.AF_INET6
+
+
+def _busy(request: socket.socket) -> None:
+    """Answer 503 on the accepting thread without ever waiting on the client: what of its request
+    has arrived is read (unread bytes would turn the close into a reset that can eat the answer),
+    and the answer fits any empty send buffer."""
+    body = b'{"error": {"message": "too many connections; try again", "type": "server_error", "code": 503}}'
+    head = b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
+    with contextlib.suppress(OSError):
+        request.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            request.recv(65536)
+        request.send(head + b"Content-Length: %d\r\n\r\n" % len(body) + body)
 
 
 def _version() -> str:

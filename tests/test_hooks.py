@@ -343,9 +343,11 @@ def fake_interpreter(tmp_path: Path, body: str) -> str:
     return str(path)
 
 
-def write_hook(proj: Path, name: str, python: str, settings: HookSettings = HookSettings()) -> None:
+def write_hook(
+    proj: Path, name: str, python: str, settings: HookSettings = HookSettings(), server_record: str | None = None
+) -> None:
     hook = proj / ".git/hooks" / name
-    hook.write_text(render_script(name, settings, python))
+    hook.write_text(render_script(name, settings, python, server_record))
     hook.chmod(0o755)
 
 
@@ -408,6 +410,84 @@ def test_chained_hook_failure_still_blocks_with_its_status(tmp_path, home, scrip
     assert r.returncode != 0 and "team check failed" in r.stderr
     assert last_message(proj, home) == "initial"
     assert calls() == []  # our review never ran
+
+
+# --- post-index-change: no Python without a server record (issue 16, finding 13) ----------------------
+
+
+def prewarm_hook(tmp_path: Path, home: Path) -> tuple[Path, Path, Path, Path]:
+    """A repository with the --prewarm hook running a fake interpreter that notes each start.
+
+    Returns (repository, hook, the record path baked in as the default, the file of starts)."""
+    proj = repo(tmp_path, home)
+    started = tmp_path / "started"
+    python = fake_interpreter(tmp_path, f'echo "$*" >> "{started}"')
+    default_record = tmp_path / "default-home" / "server.json"
+    write_hook(proj, "post-index-change", python, server_record=str(default_record))
+    return proj, proj / ".git/hooks/post-index-change", default_record, started
+
+
+def run_hook_script(hook: Path, env: dict[str, str]) -> None:
+    proc = subprocess.run([str(hook), "1", "0"], cwd=hook.parent.parent.parent, env=env, capture_output=True, text=True)
+    assert (proc.returncode, proc.stderr) == (0, "")
+
+
+def starts(started: Path) -> int:
+    return len(started.read_text().splitlines()) if started.exists() else 0
+
+
+def test_prewarm_hook_starts_python_only_when_a_server_record_exists(tmp_path, home):
+    proj, hook, default_record, started = prewarm_hook(tmp_path, home)
+    (proj / "a.py").write_text("x = 1\n")
+    git(proj, home, "add", "a.py")  # CODER_HOME (set by git_env) holds no server.json
+    run_hook_script(hook, git_env(home))
+    assert starts(started) == 0
+    (home / "server.json").write_text("{}")
+    run_hook_script(hook, git_env(home))
+    assert starts(started) == 1
+    run_hook_script(hook, git_env(home, CODER_SERVER="off"))  # never use a server
+    run_hook_script(hook, git_env(home, CODER_SERVER=""))
+    assert starts(started) == 1
+    without_home = {k: v for k, v in git_env(home).items() if k != "CODER_HOME"}
+    run_hook_script(hook, without_home)  # the default folder, resolved at install: no record there
+    assert starts(started) == 1
+    default_record.parent.mkdir()
+    default_record.write_text("{}")
+    run_hook_script(hook, without_home)
+    assert starts(started) == 2
+    (home / "server.json").unlink()
+    run_hook_script(hook, git_env(home, CODER_SERVER="http://127.0.0.1:9/"))  # a server named: Python asks it
+    assert starts(started) == 3
+    assert started.read_text().splitlines()[-1].split()[:5] == ["-m", "coder_cli", "hook", "run", "post-index-change"]
+
+
+def test_prewarm_hook_without_a_server_costs_a_few_milliseconds(tmp_path, home):
+    """Five `touch` + `git status` went from 0.02 s to 0.68 s with the hook starting Python each time."""
+    proj, hook, _, started = prewarm_hook(tmp_path, home)
+    env = git_env(home)
+    times = []
+    for _ in range(20):
+        t0 = time.perf_counter()
+        run_hook_script(hook, env)
+        times.append(time.perf_counter() - t0)
+    assert starts(started) == 0
+    assert sorted(times)[len(times) // 2] < 0.010, times
+
+
+def test_install_bakes_the_default_server_record_into_the_prewarm_hook(tmp_path, home):
+    import shlex
+
+    from coder_cli import config
+    from coder_cli.core import hooks
+    from coder_cli.engine import server_record
+
+    assert hooks.SERVER_FILE == server_record.SERVER_FILE  # the sh test looks where the server writes
+    proj = repo(tmp_path, home)
+    assert hook_cli(["install", "--prewarm"], home, proj).code == 0
+    text = (proj / ".git/hooks/post-index-change").read_text()
+    default = config.coder_home({}) / "server.json"
+    assert f"[ ! -f {shlex.quote(str(default))} ]" in text
+    assert "server.json" not in render_script("prepare-commit-msg", HookSettings(), sys.executable, str(default))
 
 
 # --- the supervisor on a fake child ------------------------------------------------------------------

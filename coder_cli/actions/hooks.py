@@ -149,9 +149,18 @@ def _check(names: Sequence[str], settings: HookSettings, python: str) -> None:
         raise UsageError("--timeout must be more than 0 seconds")
 
 
-def install(folder: Path, names: Sequence[str], settings: HookSettings, python: str, force: bool = False) -> list[str]:
+def install(
+    folder: Path,
+    names: Sequence[str],
+    settings: HookSettings,
+    python: str,
+    force: bool = False,
+    server_record: str | None = None,
+) -> list[str]:
     """Install (or update) hooks NAMES in FOLDER; returns one line per hook saying what was done.
 
+    SERVER_RECORD: where `coder serve` leaves its record when CODER_HOME is unset (post-index-change
+    checks it in sh, so a repository without a server never starts Python at `git add`).
     FOLDER is created when missing. An existing hook that is not ours moves aside to
     NAME.coder-previous and is chained. Every hook is checked before anything is written, so a
     refusal changes nothing: GitError when NAME.coder-previous is already taken, or (unless FORCE)
@@ -165,7 +174,7 @@ def install(folder: Path, names: Sequence[str], settings: HookSettings, python: 
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise GitError(f"cannot create the hooks folder {folder}: {exc.strerror}") from None
-    return [_install_one(state, settings, python) for state in states]
+    return [_install_one(state, settings, python, server_record) for state in states]
 
 
 def _check_chain(state: HookState, settings: HookSettings, python: str, force: bool) -> None:
@@ -189,9 +198,9 @@ def _check_chain(state: HookState, settings: HookSettings, python: str, force: b
         )
 
 
-def _install_one(state: HookState, settings: HookSettings, python: str) -> str:
+def _install_one(state: HookState, settings: HookSettings, python: str, server_record: str | None) -> str:
     name = state.name
-    text = render_script(name, settings, python)
+    text = render_script(name, settings, python, server_record)
     chained = ""
     if state.state == "foreign":
         previous = state.path.with_name(f"{name}{PREVIOUS_SUFFIX}")

@@ -63,6 +63,7 @@ def install(
     coder hook install --pre-commit --strict    # a blocking review
     coder hook install --prepare-commit-msg --prewarm   # with `coder serve`: the diff read at `git add`
     """
+    from coder_cli import config
     from coder_cli.actions.hooks import hooks_folder
     from coder_cli.actions.hooks import install as install_hooks
     from coder_cli.core.hooks import HookSettings
@@ -75,7 +76,10 @@ def install(
     diag = Diagnostics(env)
     if folder.shared_warning():
         diag.warn(folder.shared_warning())
-    for line in install_hooks(folder.path, names, settings, sys.executable, force):
+    # The default folder's record (CODER_HOME is read again when the hook runs): what the hook's own
+    # `coder` would look at without CODER_HOME.
+    record = str(config.coder_home({}) / "server.json")
+    for line in install_hooks(folder.path, names, settings, sys.executable, force, record):
         diag.note(line)
     diag.note(f"hooks folder: {folder.path}")
     return 0

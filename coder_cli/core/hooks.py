@@ -19,6 +19,7 @@ MARKER = "# coder-hook:"
 SETTINGS = "# coder-settings:"
 PREVIOUS_SUFFIX = ".coder-previous"
 DEFAULT_TIMEOUT = 20.0
+SERVER_FILE = "server.json"  # the record a running `coder serve` leaves in $CODER_HOME (engine/server_record.py)
 
 # The supervisor's "stop the commit" status. The script turns it into exit 1; any other
 # non-zero status means the supervisor itself failed (no coder_cli in that interpreter, a
@@ -89,10 +90,46 @@ def own_name_use(text: str) -> str | None:
     return None
 
 
-def render_script(name: str, settings: HookSettings, python: str) -> str:
-    """The hook file for NAME: a POSIX sh script running PYTHON -m coder_cli hook run NAME."""
+def server_gate(server_record: str | None) -> str:
+    """Shell lines that end post-index-change at once when no `coder serve` can be there to pre-read into.
+
+    git runs the hook at every index write (`git status` refreshing stat data too): starting Python
+    costs over 100 ms each time, the shell test a few. The lines decide what `find_server` would, as
+    far as sh can without starting anything: CODER_SERVER off (or empty) means never; CODER_SERVER set
+    to anything else is for Python to ask; otherwise the server record in $CODER_HOME, or in
+    SERVER_RECORD (the default folder's, resolved at install) when CODER_HOME is unset, must exist.
+    A CODER_HOME starting with ~ is left to Python, which expands it.
+    """
+    default = (
+        f"""elif [ ! -f {shlex.quote(server_record)} ]; then
+    exit 0
+"""
+        if server_record
+        else ""
+    )
+    return f"""# No `coder serve` to pre-read into: done before Python starts (git runs this at every index write).
+if [ -n "${{CODER_SERVER+set}}" ]; then
+    case "$CODER_SERVER" in
+        ""|0|[Oo][Ff][Ff]|[Nn][Oo]|[Nn][Oo][Nn][Ee]|[Ff][Aa][Ll][Ss][Ee]) exit 0 ;;
+    esac
+elif [ -n "${{CODER_HOME-}}" ]; then
+    case "$CODER_HOME" in
+        "~"*) ;;
+        *) [ -f "$CODER_HOME/{SERVER_FILE}" ] || exit 0 ;;
+    esac
+{default}fi
+"""
+
+
+def render_script(name: str, settings: HookSettings, python: str, server_record: str | None = None) -> str:
+    """The hook file for NAME: a POSIX sh script running PYTHON -m coder_cli hook run NAME.
+
+    SERVER_RECORD: for post-index-change, the `coder serve` record of the default CODER_HOME; the
+    hook ends in sh, without Python, when there is no record (see `server_gate`).
+    """
     py = shlex.quote(python)
     run = run_line(name, settings, python)
+    gate = server_gate(server_record) if name == "post-index-change" else ""
     return f"""#!/bin/sh
 {MARKER} {name} (written by `coder hook install`; `coder hook uninstall` removes it)
 {SETTINGS} {json.dumps({**asdict(settings), "python": python}, sort_keys=True)}
@@ -101,7 +138,7 @@ previous="$(dirname "$0")/{name}{PREVIOUS_SUFFIX}"
 if [ -x "$previous" ]; then
     "$previous" "$@" || exit $?
 fi
-if [ ! -x {py} ]; then
+{gate}if [ ! -x {py} ]; then
     echo "coder: {name} skipped: "{py}" is gone (run \\`coder hook install\\` again)" >&2
     exit 0
 fi

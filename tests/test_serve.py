@@ -806,3 +806,53 @@ def test_connections_past_the_cap_get_a_quick_503(served):
             time.sleep(0.1)
     else:
         pytest.fail("the server did not take connections again")
+
+
+# -- issue 16, finding 9: discovery proves the server wrote the record before sending it the token --
+class _Impostor(BaseHTTPRequestHandler):
+    """Whoever listens on a crashed server's port: answers like coder serve, records what it is sent."""
+
+    seen: list[str] = []
+
+    def log_message(self, *args):
+        pass
+
+    def _answer(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        type(self).seen.append(f"{self.command} {self.path}\n{self.headers}\n{self.rfile.read(length).decode()}")
+        raw = json.dumps({"server": "coder", "model": "scripted", "n_ctx": 4096, "proof": "0" * 64}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    do_GET = do_POST = _answer  # noqa: N815
+
+
+def test_discovery_never_sends_the_token_to_a_server_that_did_not_write_the_record(tmp_path, served):
+    """A crashed server leaves server.json; with its pid reused, whoever listens on its port next
+    was sent the token by the first discovery request."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Impostor)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    _Impostor.seen = []
+    home = tmp_path / "h"
+    home.mkdir()
+    record = {"url": f"http://127.0.0.1:{httpd.server_address[1]}", "pid": os.getpid(), "token": "TOKEN-abc123",
+              "proof_key": "11" * 32}  # fmt: skip
+    (home / "server.json").write_text(json.dumps(record))
+    try:
+        assert find_server(home, {}) is None
+        assert _Impostor.seen  # it was asked to prove itself ...
+        assert not any("TOKEN-abc123" in seen or "Authorization" in seen for seen in _Impostor.seen)  # ... and sent nothing
+        del record["proof_key"]  # a record from before the proof: not trusted either
+        (home / "server.json").write_text(json.dumps(record))
+        assert find_server(home, {}) is None
+        assert not any("TOKEN-abc123" in seen for seen in _Impostor.seen)
+    finally:
+        httpd.shutdown()
+    server, _ = served("x")  # the real one proves itself and is found
+    while not (server.home / "server.json").exists():
+        time.sleep(0.01)
+    endpoint, info = find_server(server.home, {})
+    assert endpoint.root == server.url and info["server"] == "coder"

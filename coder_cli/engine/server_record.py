@@ -1,14 +1,20 @@
 """The record a running `coder serve` leaves in $CODER_HOME/server.json, and finding the server by it.
 
-The server writes the record (url, pid, model, n_ctx, token; mode 0600, it holds the token) when it
-starts listening and removes it when it stops. Every other command reads it (or CODER_SERVER, a URL;
-"off" to never use a server) to find a warm engine; a record whose pid is dead is never asked.
+The server writes the record (url, pid, model, n_ctx, token, proof_key; mode 0600, it holds the
+token) when it starts listening and removes it when it stops. Every other command reads it (or
+CODER_SERVER, a URL; "off" to never use a server) to find a warm engine; a record whose pid is dead
+is never asked. A crashed server leaves its record behind, and its pid and port can go to another
+program: before the token goes anywhere, the server must prove it wrote the record, answering a
+fresh random challenge with its HMAC under the record's proof_key (``GET /coder/hello``, no token).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
+import secrets
 from pathlib import Path
 
 from coder_cli.engine.remote import Endpoint
@@ -57,7 +63,7 @@ def find_server(home, environ, timeout: float = 2.0) -> tuple[Endpoint, dict] | 
             api_key = api_key or record.get("token", "")
         except (OSError, ValueError, KeyError, TypeError):
             return None
-        if not pid_alive(record.get("pid")):
+        if not pid_alive(record.get("pid")) or not _wrote_record(url, record.get("proof_key"), timeout):
             return None
     try:
         endpoint = Endpoint.parse(url, api_key)
@@ -67,6 +73,26 @@ def find_server(home, environ, timeout: float = 2.0) -> tuple[Endpoint, dict] | 
     if info.get("server") != "coder":
         return None
     return endpoint, info
+
+
+def proof(key: str, challenge: str) -> str:
+    """What a server holding KEY answers to CHALLENGE (hex HMAC-SHA256)."""
+    return hmac.new(key.encode(), challenge.encode(), hashlib.sha256).hexdigest()
+
+
+def _wrote_record(url, key, timeout: float) -> bool:
+    """Whether the server at URL holds the record's KEY: it answers a fresh challenge, asked
+    without any credentials (a stranger on a crashed server's port learns nothing)."""
+    if not isinstance(key, str) or not key or not isinstance(url, str):
+        return False  # a record from before proofs: not trusted with the token
+    challenge = secrets.token_hex(16)
+    try:
+        endpoint = Endpoint.parse(url)
+        answer = endpoint.get_json(f"{endpoint.root}/coder/hello?challenge={challenge}", timeout=timeout)
+    except (ConfigError, GenerationError):
+        return False
+    given = answer.get("proof") if isinstance(answer, dict) else None
+    return isinstance(given, str) and hmac.compare_digest(given, proof(key, challenge))
 
 
 def write_record(home: Path, record: dict) -> Path:

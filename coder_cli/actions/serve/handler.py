@@ -114,6 +114,7 @@ def make_handler(server):
                 ("GET", "/health"): self.health,
                 ("GET", "/models"): self.models,
                 ("GET", "/coder/info"): self.coder_info,
+                ("GET", "/coder/hello"): self.hello,
                 ("POST", "/chat/completions"): self.chat_completions,
                 ("POST", "/completions"): self.completions,
                 ("POST", "/tokenize"): self.tokenize,
@@ -132,7 +133,7 @@ def make_handler(server):
                     known = any(p == path for _, p in routes)
                     self._error(405 if known else 404, f"{method} {self.path}: " + ("wrong method" if known else "no such route"))
                     return
-                if path != "/health" and not self._authorized(files=path == "/coder/complete"):
+                if path not in ("/health", "/coder/hello") and not self._authorized(files=path == "/coder/complete"):
                     what = "the API key" if server.api_key else "the token in $CODER_HOME/server.json"
                     self._error(401, f"{what} is required (Authorization: Bearer …)", "authentication_error")
                     return
@@ -159,6 +160,18 @@ def make_handler(server):
             entry = {"id": i.model, "object": "model", "created": int(server.started), "owned_by": "coder"}
             entry["max_model_len"] = i.n_ctx
             self._send_json(200, {"object": "list", "data": [entry]})
+
+        def hello(self) -> None:
+            """Discovery's proof, before it trusts this server with the token: ``?challenge=C`` is
+            answered with proof(proof_key, C), which only the process that wrote the record can give."""
+            from urllib.parse import parse_qs, urlsplit
+
+            from coder_cli.engine.server_record import proof
+
+            challenge = parse_qs(urlsplit(self.path).query).get("challenge", [""])[0]
+            if not 16 <= len(challenge) <= 256:
+                raise UsageError("'challenge' must be 16 to 256 characters")
+            self._send_json(200, {"server": "coder", "proof": proof(server.proof_key, challenge)})
 
         def coder_info(self) -> None:
             self._send_json(200, server.info())

@@ -45,6 +45,8 @@ class Server:
         # Only whoever can read $CODER_HOME/server.json (mode 0600: this user) has the token, and only
         # the token (or the API key) opens /coder/complete, the one route that reads files from disk.
         self.token = secrets.token_urlsafe(24)
+        # Proves to a client reading the record that this process wrote it (see engine.server_record).
+        self.proof_key = secrets.token_hex(32)
         self.loopback = host in LOOPBACK
         self.log = log or (lambda msg: None)
         self.queue = Queue()
@@ -89,6 +91,7 @@ class Server:
             "n_ctx": info.n_ctx,
             "started": self.started,
             "token": self.token,
+            "proof_key": self.proof_key,
         }
         write_record(self.home, record)
 

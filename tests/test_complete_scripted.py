@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from coder_cli.actions.complete import Completer, FillCache, FillRequest
+from coder_cli.actions.complete_json import answer_line, answer_one
 from coder_cli.engine.scripted import ScriptedEngine
 from tests.conftest import git_project, run_inprocess
 
@@ -218,3 +219,40 @@ def test_on_an_empty_line_the_model_picks_the_depth_and_gets_the_editors_when_it
     assert len(engine.calls) == 2  # nothing at column 0: asked again at the editor's indentation
     assert _layout(engine, engine.calls[1]["tokens"]).split("<S>")[0].endswith("% b\n        ")
     assert fill.completion == "        return a"
+
+
+def test_stdin_json_answers_every_request_whatever_it_holds(tmp_path, home, scripted):
+    """Issue 16: a NUL in "path" (ValueError: embedded null byte) or a lone surrogate in "id"
+    (UnicodeEncodeError writing the answer) ended the stream with exit 4; nothing after was answered."""
+    proj = _proj(tmp_path, {"f.py": "def f(x):\n    return\n"})
+    model, _ = scripted(" x + 1\n", fim=True)
+    requests = [
+        {"id": 1, "path": "f\x00.py", "line": 2},
+        {"id": "\ud800", "path": "f.py", "line": 2},
+        {"id": 3, "path": "f.py", "prefix": "x = '\udcff", "suffix": "\n"},  # unencodable text in the buffer
+        {"id": ["\udfff"], "path": "\ud800.py", "line": 1},
+        {"id": 5, "path": "f.py", "line": 2},
+    ]
+    stdin = "".join(json.dumps(r) + "\n" for r in requests)  # (json escapes the surrogates: valid JSON)
+    r = run_inprocess(["complete", "--stdin-json", "-m", model], home, proj, stdin=stdin)
+    assert r.code == 0, r.stderr
+    answers = [json.loads(line) for line in r.stdout.splitlines()]
+    assert len(answers) == 5
+    assert [a["id"] for a in answers] == [1, "\ud800", 3, ["\udfff"], 5]  # echoed back, escaped
+    assert answers[1]["completion"] == answers[4]["completion"] == " x + 1"
+    assert [a.get("code") for a in answers] == [2, None, 2, 2, None], answers
+    assert answer_line(answers[1]).isascii() and json.loads(answer_line(answers[1])) == answers[1]
+
+
+class _BrokenCompleter:
+    """A completer with a bug: any exception a request can set off."""
+
+    def fill(self, req):
+        raise KeyError("a bug")
+
+
+def test_a_bug_in_one_request_is_an_internal_error_answer(tmp_path):
+    answer = answer_one(
+        _BrokenCompleter(), FillCache(), json.dumps({"id": 7, "path": "f.py", "prefix": "", "suffix": ""}), tmp_path
+    )
+    assert answer == {"error": "internal error: KeyError: 'a bug'", "code": 4, "id": 7}

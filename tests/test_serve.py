@@ -707,8 +707,8 @@ def test_coder_complete_reads_nothing_outside_the_repository(served, tmp_path):
     status, data = _complete(server, {"cwd": str(proj), "path": ".git/config", "line": 1})
     assert "completion" not in data and "outside the repository" in data["error"]
     assert engine.calls == []
-    status, data = _complete(server, {"cwd": str(proj), "path": "calc.py", "line": 2})
-    assert data["completion"] == "a + b"
+    status, data = _complete(server, {"cwd": str(proj), "path": "calc.py", "line": 2, "id": "\udc80"})
+    assert data["completion"] == "a + b" and data["id"] == "\udc80"  # (was a 500: the answer would not encode)
 
 
 def test_coder_complete_reads_regular_files_of_a_bounded_size(served, tmp_path):

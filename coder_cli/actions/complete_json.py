@@ -37,14 +37,26 @@ def serve(completer: Completer, stdin: IO[str], stdout: IO[str], cwd: Path) -> i
     """Answer requests until STDIN closes; returns how many were answered."""
     cache = FillCache()
     answered = 0
+    encoding = getattr(stdout, "encoding", None) or "utf-8"
     for line in stdin:
         if not line.strip():
             continue
         answer = answer_one(completer, cache, line, cwd)
-        stdout.write(json.dumps(answer, ensure_ascii=False) + "\n")
+        stdout.write(answer_line(answer, encoding))
         stdout.flush()
         answered += 1
     return answered
+
+
+def answer_line(answer: dict, encoding: str = "utf-8") -> str:
+    """ANSWER as one line of JSON that ENCODING can write: as is when it can, else with every
+    non-ASCII character escaped (an id or a path holding a lone surrogate, echoed back)."""
+    text = json.dumps(answer, ensure_ascii=False) + "\n"
+    try:
+        text.encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        text = json.dumps(answer, ensure_ascii=True) + "\n"
+    return text
 
 
 def answer_one(completer: Completer, cache: FillCache, line: str, cwd: Path, root: Path | None = None) -> dict:
@@ -74,6 +86,8 @@ def answer_one(completer: Completer, cache: FillCache, line: str, cwd: Path, roo
         out = {"error": exc.message, "code": int(exc.exit_code)}
         if exc.hint:
             out["hint"] = exc.hint
+    except Exception as exc:  # noqa: BLE001 - one request's bug must not end the editor's stream
+        out = {"error": f"internal error: {type(exc).__name__}: {exc}", "code": int(ExitCode.GENERATION)}
     if rid is not None:
         out["id"] = rid
     return out
@@ -102,6 +116,8 @@ def request_from(data: dict, cwd: Path, root: Path | None = None) -> FillRequest
     path = data.get("path")
     if not isinstance(path, str) or not path:
         raise _Bad('"path" (a string) is required')
+    if not _file_name(path):
+        raise _Bad('"path" is not a file name (a NUL byte, or text no file name can hold)')
     target = (cwd / path).resolve()
     if root is not None and not _inside(target, root):
         raise _Bad(f"{path} is outside the repository")  # decided from the path alone: no oracle
@@ -114,6 +130,8 @@ def request_from(data: dict, cwd: Path, root: Path | None = None) -> FillRequest
         prefix, suffix = data.get("prefix"), data.get("suffix", "")
         if not isinstance(prefix, str) or not isinstance(suffix, str):
             raise _Bad('"prefix" and "suffix" are strings')
+        if not (_utf8(prefix) and _utf8(suffix)):
+            raise _Bad('"prefix" and "suffix" must be text a file can hold (no lone surrogates)')
         return FillRequest(target, prefix, suffix, mode)
     line, col = data.get("line"), data.get("col")
     if not isinstance(line, int) or (col is not None and not isinstance(col, int)):
@@ -124,6 +142,22 @@ def request_from(data: dict, cwd: Path, root: Path | None = None) -> FillRequest
     except PositionError as exc:
         raise _Bad(f"{path}: {exc}") from None
     return FillRequest(target, text[:at], text[at:], mode)
+
+
+def _file_name(path: str) -> bool:
+    """Whether PATH can name a file at all: no NUL, and encodable as the OS's file names are."""
+    try:
+        return "\x00" not in path and bool(os.fsencode(path))
+    except UnicodeEncodeError:
+        return False
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _inside(target: Path, root: Path) -> bool:

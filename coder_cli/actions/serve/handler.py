@@ -17,6 +17,7 @@ from coder_cli.actions.serve.protocol import (
     body_length,
     hostname,
     json_body,
+    json_bytes,
     messages_from,
     origin_allowed,
     params_from,
@@ -46,7 +47,7 @@ def make_handler(server):
 
         # -- plumbing --------------------------------------------------------------------
         def _send_json(self, status: int, data: dict) -> None:
-            raw = json.dumps(data, ensure_ascii=False).encode("utf-8")
+            raw = json_bytes(data)
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(raw)))
@@ -319,6 +320,6 @@ def make_handler(server):
             self._write_event({"id": rid, "object": obj, "created": created, "model": model, "choices": [choice]})
 
         def _write_event(self, data: dict) -> None:
-            self.outbox.put(b"data: " + json.dumps(data, ensure_ascii=False).encode("utf-8") + b"\n\n")
+            self.outbox.put(b"data: " + json_bytes(data) + b"\n\n")
 
     return Handler

@@ -139,6 +139,15 @@ def body_length(content_length: str | None, transfer_encoding: str | None) -> in
     return length
 
 
+def json_bytes(data) -> bytes:
+    """DATA as UTF-8 JSON; with every non-ASCII character escaped when it holds text UTF-8 cannot
+    carry (a lone surrogate a client sent, echoed back)."""
+    try:
+        return json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(data).encode("ascii")
+
+
 def json_body(raw: bytes) -> dict:
     """The request body as a JSON object (a request without a body: {}, not this)."""
     try:

@@ -21,8 +21,9 @@ STALL_TIMEOUT = 5.0
 # ... and so is one that falls this far behind (bytes of events not yet taken).
 MAX_BEHIND = 1024 * 1024
 # The kernel's send buffer for a stream: small, so a client that stops reading shows at once
-# (autotuned, it grows to 4 MB: tens of seconds of tokens before anything could notice).
-SEND_BUFFER = 64 * 1024
+# (autotuned, it grows to 4 MB: minutes of tokens before anything could notice; 16 KB is about
+# a second of them, and a live client takes each as it comes).
+SEND_BUFFER = 16 * 1024
 
 
 class Queue:

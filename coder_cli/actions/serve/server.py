@@ -155,6 +155,9 @@ class _Listener(ThreadingHTTPServer):
     """A thread per connection, at most MAX_CONNECTIONS at once; past that a quick 503."""
 
     daemon_threads = True
+    # The listen backlog (socketserver's default is 5): fifty clients connecting at once overflowed
+    # it and the rest waited out SYN retransmits, 1, 3, 7 s.
+    request_queue_size = 128
 
     def server_activate(self) -> None:
         self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -310,6 +311,24 @@ def hook_text(text: str) -> None:
     with_message(text, text)
 
 
+def fix_candidate(reply: str, whole: bool) -> None:
+    """`coder fix`'s reading of a reply: the new file text, or Rejected / NoCodeBlock."""
+    from coder_cli.actions.fix_units import Context, Rejected, Unit, apply
+    from coder_cli.core.edits import NoCodeBlock
+    from coder_cli.fs.text_file import TextFile
+
+    text = FILES["calc.py"]
+    original = TextFile(Path("/r/calc.py"), text, "utf-8", "\n", False, text.encode())
+    ctx = Context(Path("/r/calc.py"), Path("/r"), "calc.py", original, "python", Path("/h"), len, "fuzz")
+    unit = (
+        Unit("file", "calc.py", 0, 9, text) if whole else Unit("function", "ratio", 3, 4, "def ratio(a, b):\n    return a / b\n")
+    )
+    try:
+        assert isinstance(apply(ctx, unit, reply), str)
+    except (Rejected, NoCodeBlock):
+        pass
+
+
 @dataclass(frozen=True)
 class Property:
     name: str
@@ -344,6 +363,7 @@ PROPERTIES = {
         ),
         Property("unified", unified_round_trip, (code_text, code_text)),
         Property("chat_propose", chat_reply, (reply_text,)),
+        Property("fix_apply", fix_candidate, (reply_text, st.booleans())),
         Property("pick_block", code_block_picking, (reply_text,)),
         Property("replace_lines", unit_replacement, (code_text, big_int, big_int)),
         Property("extract_code", streamed_code, (reply_text, st.lists(st.integers(0, 10_000), max_size=8))),

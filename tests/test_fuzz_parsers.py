@@ -36,3 +36,19 @@ def test_chat_reply_with_a_lone_surrogate():
     proposal = propose(reply, FILES)
     assert [e.rel for e in proposal.edits] == ["calc.py"]
     assert "return a / (b or 1)  # \ud83d" in proposal.edits[0].after
+
+
+def test_fix_reply_with_a_lone_surrogate():
+    from pathlib import Path
+
+    from coder_cli.actions.fix_units import Context, Rejected, Unit, apply
+    from coder_cli.fs.text_file import TextFile
+
+    text = FILES["calc.py"]
+    original = TextFile(Path("/r/calc.py"), text, "utf-8", "\n", False, text.encode())
+    ctx = Context(Path("/r/calc.py"), Path("/r"), "calc.py", original, "python", Path("/h"), len, "fuzz")
+    unit = Unit("function", "ratio", 3, 4, "def ratio(a, b):\n    return a / b\n")
+    with pytest.raises(Rejected, match="does not define ratio"):
+        apply(ctx, unit, "```\n\ud800\n```\n")
+    with pytest.raises(Rejected, match="does not parse"):  # Python cannot hold it; nothing is checked or written
+        apply(ctx, unit, "```python\ndef ratio(a, b):\n    return a / b  # \ud800\n```\n")

@@ -74,7 +74,9 @@ class Context:
 def _tags(text: str, lang: str):
     from coder_cli.context.tags import extract
 
-    return extract(text.encode("utf-8"), lang)
+    # surrogatepass: a reply may hold a lone surrogate (a remote server's JSON can carry one); its
+    # bytes keep every line where it was, and `verify` refuses what Python cannot compile.
+    return extract(text.encode("utf-8", errors="surrogatepass"), lang)
 
 
 def _whole(ctx: Context) -> Unit:

@@ -20,7 +20,9 @@ from coder_cli.tomlcompat import tomllib
 PROJECT_FILE = ".coder.toml"
 USER_FILE = "config.toml"
 # CODER_* variables that are not config keys.
-RESERVED_ENV = {"CODER_HOME", "CODER_SERVER", "CODER_DEBUG", "CODER_CRASH_GUARD", "CODER_TEST_FAULT", "CODER_VENV"}
+RESERVED_ENV = {
+    "CODER_HOME", "CODER_SERVER", "CODER_DEBUG", "CODER_CRASH_GUARD", "CODER_TEST_FAULT", "CODER_TEST_KILL_AT", "CODER_VENV",
+}  # fmt: skip
 # Keys a project's .coder.toml may not set: they decide where code and keys are sent (and how long
 # a reply from there may take).
 USER_ONLY = {"backend", "base_url", "api_key", "remote_model", "request_timeout"}

@@ -80,8 +80,9 @@ def test_fix_killed_at_each_point_of_the_write(tmp_path, home, scripted, point):
     proj = _repo(tmp_path)
     model, _ = scripted(REPLY)
     proc = _fix(home, proj, model, f"grep -q '{CANDIDATE_MARK}' vendor/lib.py", **{ENV: point})
-    proc.communicate(timeout=120)
+    _, err = proc.communicate(timeout=120)
     assert proc.returncode in (-9, 137), proc.returncode  # it did die at POINT
+    assert ENV.encode() not in err  # a test variable, not an unknown config key
     expected = APPROVED if point == "write-renamed" else ORIGINAL
     assert (proj / "vendor" / "lib.py").read_bytes() == expected
     _assert_safe(home, proj)

@@ -10,6 +10,7 @@ of its cut-off as a reset, seen through SO_ERROR without reading a byte.
 from __future__ import annotations
 
 import json
+import select
 import socket
 import threading
 import time
@@ -35,6 +36,7 @@ class Outcome:
     ok: bool = False
     seconds: float = 0.0
     detail: str = ""
+    streamed_s: float = 0.0  # a stalled client: from the first byte of its answer to the cut-off
 
 
 @dataclass
@@ -53,12 +55,12 @@ class Report:
         return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))] if values else float("nan")
 
 
-def _connect(url: str, rcvbuf: int | None = None) -> socket.socket:
+def _connect(url: str, rcvbuf: int | None = None, timeout: float = 60.0) -> socket.socket:
     parts = urlsplit(url)
     sock = socket.socket(socket.AF_INET6 if ":" in (parts.hostname or "") else socket.AF_INET)
     if rcvbuf:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-    sock.settimeout(60)
+    sock.settimeout(timeout)
     sock.connect((parts.hostname, parts.port))
     return sock
 
@@ -79,7 +81,7 @@ def _read_all(sock: socket.socket) -> bytes:
     return out
 
 
-def _well(url: str, i: int, max_tokens: int, check) -> Outcome:
+def _well(url: str, i: int, max_tokens: int, check, limit_s: float) -> Outcome:
     """A client that asks, reads everything and checks the answer (CHECK: text -> bool)."""
     stream = i % 3 != 0
     if i % 3 == 2:
@@ -88,7 +90,7 @@ def _well(url: str, i: int, max_tokens: int, check) -> Outcome:
         path, body = CHAT, {"messages": [{"role": "user", "content": f"Say hello to client {i}."}],
                             "max_tokens": max_tokens, "stream": stream}  # fmt: skip
     t0 = time.monotonic()
-    with _connect(url) as sock:
+    with _connect(url, timeout=limit_s) as sock:  # (it may wait its turn behind the whole queue)
         sock.sendall(_request(path, body))
         raw = _read_all(sock)
     seconds = time.monotonic() - t0
@@ -110,20 +112,24 @@ def _stall(url: str, max_tokens: int, limit_s: float) -> Outcome:
     """Stream a long answer with a tiny receive buffer, never read; the time until the server resets."""
     body = {"prompt": LONG_PROMPT, "max_tokens": max_tokens, "stream": True}
     t0 = time.monotonic()
+    began = None
     with _connect(url, rcvbuf=1024) as sock:
         sock.sendall(_request(COMPLETIONS, body))
         while time.monotonic() - t0 < limit_s:
+            if began is None and select.select([sock], [], [], 0)[0]:  # its answer began (unread)
+                began = time.monotonic()
             if sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):  # a reset arrived: cut off
-                return Outcome("stall", True, time.monotonic() - t0)
+                now = time.monotonic()
+                return Outcome("stall", True, now - t0, streamed_s=now - (began or now))
             time.sleep(0.05)
     return Outcome("stall", False, time.monotonic() - t0, f"not cut off within {limit_s:g} s")
 
 
-def _drop(url: str, max_tokens: int) -> Outcome:
+def _drop(url: str, max_tokens: int, limit_s: float) -> Outcome:
     """Stream, take the first event, go away."""
     body = {"prompt": LONG_PROMPT, "max_tokens": max_tokens, "stream": True}
     t0 = time.monotonic()
-    with _connect(url) as sock:
+    with _connect(url, timeout=limit_s) as sock:
         sock.sendall(_request(COMPLETIONS, body))
         got = sock.recv(4096)
     return Outcome("drop", got.startswith(b"HTTP/1.0 200"), time.monotonic() - t0)
@@ -157,8 +163,8 @@ def run(
     report = Report()
     lock = threading.Lock()
     jobs = [lambda: _stall(url, stall_tokens, limit_s) for _ in range(stall)]
-    jobs += [lambda i=i: _well(url, i, max_tokens, check) for i in range(well)]
-    jobs += [lambda: _drop(url, stall_tokens) for _ in range(drop)]
+    jobs += [lambda i=i: _well(url, i, max_tokens, check, limit_s) for i in range(well)]
+    jobs += [lambda: _drop(url, stall_tokens, limit_s) for _ in range(drop)]
     jobs += [lambda i=i: _garbage(url, i) for i in range(garbage)]
     start = threading.Barrier(len(jobs))
 
@@ -184,14 +190,15 @@ def run(
 def table(report: Report, rss_before: int, rss_after: int, stall_timeout: float) -> str:
     """The figures as a small text table."""
     cut = [o.seconds for o in report.of("stall") if o.ok]
+    streamed = [o.streamed_s for o in report.of("stall") if o.ok]
     well = report.of("well")
     rows = [
         ("well-behaved clients answered correctly", f"{sum(o.ok for o in well)}/{len(well)}"),
         ("latency p50 / p99 (well-behaved)", f"{report.percentile(50):.2f} s / {report.percentile(99):.2f} s"),
         ("stalled clients cut off", f"{len(cut)}/{len(report.of('stall'))}"),
         (
-            "cut off after (from connecting)",
-            f"{min(cut):.1f}-{max(cut):.1f} s (STALL_TIMEOUT {stall_timeout:g} s)" if cut else "-",
+            "cut off after: connecting / its stream's start",
+            f"{_span(cut)} / {_span(streamed)} (STALL_TIMEOUT {stall_timeout:g} s)" if cut else "-",
         ),
         ("mid-stream disconnects / garbage senders", f"{len(report.of('drop'))} / {len(report.of('garbage'))}"),
         ("server errors (5xx) to garbage", str(sum(not o.ok for o in report.of("garbage")))),
@@ -200,3 +207,7 @@ def table(report: Report, rss_before: int, rss_after: int, stall_timeout: float)
     ]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
+
+
+def _span(values: list[float]) -> str:
+    return f"{min(values):.1f}-{max(values):.1f} s"

@@ -2,7 +2,8 @@
 
 Routes (JSON in and out; ``stream: true`` gives server-sent events like OpenAI's):
 
-- ``GET /health``, ``GET /v1/models``
+- ``GET /health``, ``GET /v1/models``, ``GET /coder/hello?challenge=C`` (no token: discovery's
+  proof that this process wrote the server record)
 - ``POST /v1/chat/completions`` (messages), ``POST /v1/completions`` (a string prompt, read
   with special tokens, or a list of token ids; ``stop_tokens`` names special tokens that end it)
 - ``POST /tokenize`` (``content`` [+ ``parse_special``], or ``messages``: the exact chat prompt),
@@ -17,7 +18,9 @@ The package: ``protocol`` (request fields -> values, pure), ``queue`` (the engin
 the server record, what the routes do with the engine).
 
 One llama.cpp context serves one request at a time: requests queue on a lock in arrival order
-(a pre-warm gives way as soon as another request waits). Tokenizing needs no lock.
+(a pre-warm gives way as soon as another request waits); tokenizing queues too. A streaming client
+that stops reading is dropped after ``queue.STALL_TIMEOUT``; ``server.MAX_CONNECTIONS`` connections
+at once, ``protocol.MAX_BODY`` a body (docs/commands.md, "Serve limits").
 """
 
 from coder_cli.actions.serve.queue import Queue

@@ -856,3 +856,42 @@ def test_discovery_never_sends_the_token_to_a_server_that_did_not_write_the_reco
         time.sleep(0.01)
     endpoint, info = find_server(server.home, {})
     assert endpoint.root == server.url and info["server"] == "coder"
+
+
+def _send_and_close(url: str, body: dict, half: bool) -> socket.socket:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    raw = json.dumps(body).encode()
+    sock = socket.create_connection((parts.hostname, parts.port), timeout=10)
+    sock.sendall(b"POST /v1/chat/completions HTTP/1.0\r\nContent-Length: %d\r\n\r\n%s" % (len(raw), raw))
+    if half:
+        sock.shutdown(socket.SHUT_WR)
+    else:
+        sock.close()
+    return sock
+
+
+def test_a_client_that_closed_while_queued_is_not_generated_for_and_a_half_closer_is_answered(served):
+    """A hook that timed out closes its socket while it waits for the engine: nothing is generated for
+    it (the next in line gets the engine at once). A client that only half-closed is still answered.
+    From the server both look the same (an end of file); the first bytes of the answer tell them
+    apart: a closed socket answers them with a reset."""
+    server, engine = served("for the half-closer", "for the last one", "spare")
+    chat = {"messages": [{"role": "user", "content": "hi"}]}
+    server.queue.__enter__()  # a generation holds the engine
+    try:
+        _send_and_close(server.url, chat, half=False)
+        time.sleep(0.2)  # in this order
+        half = _send_and_close(server.url, chat, half=True)
+        time.sleep(0.5)  # both wait in the queue
+    finally:
+        server.queue.__exit__()
+    reply = b""
+    while chunk := half.recv(65536):
+        reply += chunk
+    half.close()
+    assert reply.startswith(b"HTTP/1.0 200 OK\r\n"), reply[:200]
+    assert json.loads(reply.split(b"\r\n\r\n", 1)[1])["choices"][0]["message"]["content"] == "for the half-closer"
+    status, data = post(server.url + "/v1/chat/completions", chat)
+    assert status == 200 and data["choices"][0]["message"]["content"] == "for the last one"

@@ -24,7 +24,7 @@ from coder_cli.actions.serve.protocol import (
     stream_flags,
     token_list,
 )
-from coder_cli.actions.serve.queue import GiveWay, Outbox, client_gone
+from coder_cli.actions.serve.queue import PROBE, GiveWay, Outbox, Peer
 from coder_cli.engine.base import GenParams, GenStats
 from coder_cli.engine.usage import usage_timing
 from coder_cli.errors import CoderError, ContextOverflow, UsageError
@@ -41,6 +41,16 @@ def make_handler(server):
         timeout = IDLE_TIMEOUT
         streaming = False  # once the event stream's headers are out, errors go into the stream
         outbox: Outbox | None = None  # a stream's bytes go through it: a stalled client never holds the engine
+
+        def setup(self) -> None:
+            super().setup()
+            self.peer = Peer(self.connection)
+
+        def send_response_only(self, code, message=None) -> None:
+            super().send_response_only(code, message)
+            if self.peer.probed:  # the status line's first bytes went out as the probe
+                assert PROBE == f"{self.protocol_version} ".encode()
+                self._headers_buffer[-1] = self._headers_buffer[-1][len(PROBE) :]
 
         def log_message(self, format, *args):  # noqa: A002 (the base class's name)
             server.log(f"{self.address_string()} {format % args}")
@@ -204,7 +214,7 @@ def make_handler(server):
             tokens = token_list(self._body().get("tokens"), "tokens", server.n_vocab)
             with server.queue:
                 t0 = time.perf_counter()
-                done = server.engine.prefill(tokens, GiveWay(server.queue, self.connection))
+                done = server.engine.prefill(tokens, GiveWay(server.queue, self.peer))
             seconds = time.perf_counter() - t0
             stats = GenStats(prompt_tokens=len(tokens), cached_tokens=len(tokens) - done, prompt_s=seconds)
             self._send_json(200, {"evaluated": done, "seconds": round(seconds, 4), **usage_timing(stats, total_s=seconds)})
@@ -264,7 +274,7 @@ def make_handler(server):
             created = int(time.time())
             model = server.engine.info.model
             with server.queue:
-                if client_gone(self.connection):
+                if self.peer.gone():
                     return  # its client gave up while it waited (a hook's timeout): read nothing for it
                 gen = run()  # a prompt that does not fit raises here, before any byte is sent
                 if stream:
@@ -280,7 +290,7 @@ def make_handler(server):
                         self._event(rid, kind + ".chunk", created, model, {"delta": {"role": "assistant", "content": ""}})
                     for piece in gen:
                         pieces.append(piece)
-                        if not stream and client_gone(self.connection):
+                        if not stream and self.peer.gone():
                             raise BrokenPipeError  # nobody waits for this reply any more
                         if stream:
                             choice = {"delta": {"content": piece}} if chat else {"text": piece}

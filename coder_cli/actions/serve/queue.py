@@ -1,7 +1,7 @@
 """The request queue: one llama.cpp context serves one request at a time, in arrival order.
 
 A pre-warm holds the engine only until another request waits (``GiveWay``); a client whose
-socket closed while it waited is noticed (``client_gone``) and not served. A streaming reply
+socket closed while it waited is noticed (``Peer.gone``) and not served. A streaming reply
 goes through an ``Outbox``, so a client that stops reading never holds the engine.
 """
 
@@ -63,25 +63,51 @@ class Queue:
 class GiveWay:
     """A cancel flag for a pre-warm: set when another request waits or its client has gone."""
 
-    def __init__(self, queue: Queue, sock: socket.socket) -> None:
+    def __init__(self, queue: Queue, peer: Peer) -> None:
         self.queue = queue
-        self.sock = sock
+        self.peer = peer
 
     def is_set(self) -> bool:
-        return self.queue.waiting > 0 or client_gone(self.sock)
+        return self.queue.waiting > 0 or self.peer.gone()
 
 
-def client_gone(sock: socket.socket) -> bool:
-    """Whether the client reset its connection. An end of file alone is not "gone": a client may
-    half-close (shutdown(SHUT_WR)) after its request and still read the answer, and TCP shows that
-    as it shows a close. A stream finds a closed client at its next write (the close answers it
-    with a reset); a plain reply to one is generated and written to nobody."""
-    try:
-        ready, _, _ = select.select([sock], [], [], 0)
-        if ready:
-            sock.recv(1, socket.MSG_PEEK)  # data or b"" (a half-close): still there; a reset raises
-        return sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) != 0
-    except (OSError, ValueError):
+# The first bytes of every answer (the handler's protocol version). Sent early, they ask a client
+# whose end of file we saw whether it closed (the kernel answers with a reset) or only half-closed.
+PROBE = b"HTTP/1.0 "
+PROBE_WAIT = 0.1  # how long a reset may take to come back (loopback: microseconds; a LAN: a millisecond)
+
+
+class Peer:
+    """The client of one connection, and whether it is still there to be answered.
+
+    An end of file is not enough to say "gone": a client may half-close (shutdown(SHUT_WR)) after its
+    request and still read the answer, and TCP shows that as it shows a close. So the first end of
+    file seen is answered with the first bytes of the reply (``PROBE``): a socket that was closed
+    answers them with a reset, one that was half-closed takes them. ``probed``: the handler then
+    leaves those bytes out of its status line."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.probed = False
+
+    def gone(self) -> bool:
+        try:
+            ready, _, _ = select.select([self.sock], [], [], 0)
+            if ready and self.sock.recv(1, socket.MSG_PEEK) == b"" and not self.probed:
+                return not self._answers_probe()
+            return self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) != 0
+        except (OSError, ValueError):
+            return True  # a reset (or a closed socket)
+
+    def _answers_probe(self) -> bool:
+        self.probed = True
+        self.sock.sendall(PROBE)
+        deadline = time.monotonic() + PROBE_WAIT
+        while time.monotonic() < deadline:
+            time.sleep(0.005)
+            self.sock.recv(1, socket.MSG_PEEK)  # b"" again while it holds; raises once the reset is in
+            if self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) != 0:
+                return False
         return True
 
 

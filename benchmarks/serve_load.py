@@ -3,7 +3,9 @@ tests/test_serve_load.py (50 clients at once: 35 well-behaved, 5 that stall with
 5 that disconnect mid-stream, 5 that send garbage) against the default 0.5B model.
 
 Prints: clients answered, p50/p99 latency of the well-behaved ones, the serving process's RSS
-before and after, and when the stalled clients were cut off. A stalled client holds the engine
+before and after, and when the stalled clients were cut off; then the baseline measured in the
+same run (the 35 well-behaved clients alone) beside the faulty run, with the ratio: what the 15
+faulty clients cost the others. A stalled client holds the engine
 while its own generation runs (as a reading one would) and is cut off STALL_TIMEOUT seconds after
 the server last could send it anything; the rest queue in arrival order.
 
@@ -56,6 +58,9 @@ def main() -> int:
             record = json.loads((home / "server.json").read_text())
             server = psutil.Process(record["pid"])
             serve_load.run(record["url"], well=2, stall=0, drop=0, garbage=0, max_tokens=args.max_tokens)  # warm
+            # The baseline, in the same run: the 35 well-behaved clients alone, no faulty ones.
+            alone = serve_load.run(record["url"], stall=0, drop=0, garbage=0, max_tokens=args.max_tokens,
+                                   limit_s=args.limit, check=lambda text: bool(text.strip()))  # fmt: skip
             before = server.memory_info().rss
             report = serve_load.run(record["url"], max_tokens=args.max_tokens, stall_tokens=args.stall_tokens,
                                     limit_s=args.limit, check=lambda text: bool(text.strip()))  # fmt: skip
@@ -68,8 +73,17 @@ def main() -> int:
     print(f"# coder serve under load: {args.model} model, {machine()}")
     print(f"# well-behaved max_tokens {args.max_tokens}, stalled max_tokens {args.stall_tokens}")
     print(serve_load.table(report, before, after, STALL_TIMEOUT))
+    print()
+    print("the 35 well-behaved clients alone (baseline, same run) and with the 15 faulty ones:")
+    print(f"{'':28}{'alone':>10}{'with faults':>14}{'ratio':>8}")
+    for name, a, b in (
+        ("latency p50 (s)", alone.percentile(50), report.percentile(50)),
+        ("latency p99 (s)", alone.percentile(99), report.percentile(99)),
+        ("wall time (s)", alone.wall_s, report.wall_s),
+    ):
+        print(f"{name:28}{a:>10.2f}{b:>14.2f}{b / a:>8.2f}")
     print(f"health afterwards: {health}; server exit: {proc.returncode}")
-    failed = [o for o in report.outcomes if not o.ok]
+    failed = [o for o in alone.outcomes + report.outcomes if not o.ok]
     for o in failed:
         print(f"  not ok: {o.kind} after {o.seconds:.1f} s: {o.detail}")
     return 0 if not failed and health == 200 else 1

@@ -895,3 +895,25 @@ def test_a_client_that_closed_while_queued_is_not_generated_for_and_a_half_close
     assert json.loads(reply.split(b"\r\n\r\n", 1)[1])["choices"][0]["message"]["content"] == "for the half-closer"
     status, data = post(server.url + "/v1/chat/completions", chat)
     assert status == 200 and data["choices"][0]["message"]["content"] == "for the last one"
+
+
+@pytest.mark.slow
+def test_a_stalled_client_is_cut_off_sooner_when_others_wait(tmp_path):
+    """While the engine is held for a stalled stream and another request waits, one second with no
+    byte taken ends it (not five): the queue behind a hung editor does not pay the whole timeout."""
+    from coder_cli.actions.serve.queue import STALL_TIMEOUT, STALL_TIMEOUT_CONTENDED
+
+    _SlowEngine.generated = 0
+    server = Server(_SlowEngine(["x"]), tmp_path, "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    body = {"messages": [{"role": "user", "content": "hi"}], "stream": True, "max_tokens": 60_000}
+    stalled = _stalled_stream(server.url, body)
+    try:
+        time.sleep(1.5)  # its buffers are full, the uncontended timer runs
+        t0 = time.monotonic()
+        status, _ = post(server.url + "/v1/chat/completions", {"messages": [{"role": "user", "content": "x"}], "max_tokens": 3})
+        waited = time.monotonic() - t0
+        assert status == 200 and waited < STALL_TIMEOUT_CONTENDED + 1.0 < STALL_TIMEOUT, waited
+    finally:
+        stalled.close()
+        server.shutdown()

@@ -19,7 +19,8 @@ the server record, what the routes do with the engine).
 
 One llama.cpp context serves one request at a time: requests queue on a lock in arrival order
 (a pre-warm gives way as soon as another request waits); tokenizing queues too. A streaming client
-that stops reading is dropped after ``queue.STALL_TIMEOUT``; ``server.MAX_CONNECTIONS`` connections
+that stops reading is dropped after ``queue.STALL_TIMEOUT`` (``STALL_TIMEOUT_CONTENDED`` while another
+request waits); ``server.MAX_CONNECTIONS`` connections
 at once, ``protocol.MAX_BODY`` a body (docs/commands.md, "Serve limits").
 """
 

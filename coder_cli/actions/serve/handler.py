@@ -278,7 +278,7 @@ def make_handler(server):
                     return  # its client gave up while it waited (a hook's timeout): read nothing for it
                 gen = run()  # a prompt that does not fit raises here, before any byte is sent
                 if stream:
-                    self.outbox = Outbox(self.connection)
+                    self.outbox = Outbox(self.connection, lambda: server.queue.waiting > 0)
                     self.send_response(200)
                     self.send_header("Content-Type", "text/event-stream")
                     self.send_header("Cache-Control", "no-cache")

@@ -12,18 +12,24 @@ import socket
 import struct
 import threading
 import time
+from collections.abc import Callable
 
 # A streaming client that takes no byte of its answer for this many seconds is dropped: its
 # generation stops and the engine goes to the next request. Loopback clients read at once;
 # five seconds is far more than a live one ever lags, and short enough that hooks queued
 # behind a hung editor do not time out.
 STALL_TIMEOUT = 5.0
+# ... or for this many while another request waits for the engine: a live client takes each event as
+# it comes (its buffer has room the moment it reads), so a second with no byte taken is a stall, and
+# the queue behind it should not pay five of them.
+STALL_TIMEOUT_CONTENDED = 1.0
 # ... and so is one that falls this far behind (bytes of events not yet taken).
 MAX_BEHIND = 1024 * 1024
-# The kernel's send buffer for a stream: small, so a client that stops reading shows at once
-# (autotuned, it grows to 4 MB: minutes of tokens before anything could notice; 16 KB is about
-# a second of them, and a live client takes each as it comes).
-SEND_BUFFER = 16 * 1024
+# The kernel's send buffer for a stream: small, so a client that stops reading shows soon
+# (autotuned, it grows to 4 MB: minutes of tokens before anything could notice). Linux doubles it
+# for its bookkeeping; a token's event is about 200 bytes, and a live client takes each as it comes
+# (20-50 events a second is 4-10 KB/s: a 4 KB buffer holds up no reader, even over a slow network).
+SEND_BUFFER = 4 * 1024
 
 
 class Queue:
@@ -115,13 +121,15 @@ class Outbox:
     """The bytes a streaming client has yet to take, sent without ever waiting on it.
 
     While the engine generates, ``put`` sends what the socket takes at once and keeps the rest;
-    a client that takes nothing for STALL_TIMEOUT seconds, or falls MAX_BEHIND bytes behind, is
+    a client that takes nothing for STALL_TIMEOUT seconds (STALL_TIMEOUT_CONTENDED while another
+    request waits for the engine), or falls MAX_BEHIND bytes behind, is
     dropped with a TimeoutError, which ends its generation and frees the engine. Once the engine
     is free, ``drain`` waits for the client, with the same limit. A client that went away shows
     as BrokenPipeError or ConnectionResetError from either."""
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, contended: Callable[[], bool] = lambda: False) -> None:
         self.sock = sock
+        self.contended = contended  # whether another request waits for the engine this stream holds
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
         self.pending = bytearray()
         self.moved = time.monotonic()
@@ -136,9 +144,12 @@ class Outbox:
                 break
             del self.pending[:sent]
             self.moved = time.monotonic()
-        if self.pending and (len(self.pending) > MAX_BEHIND or time.monotonic() - self.moved > STALL_TIMEOUT):
+        if self.pending and (len(self.pending) > MAX_BEHIND or time.monotonic() - self.moved > self._limit()):
             self.drop()
             raise TimeoutError("the client stopped reading its answer")
+
+    def _limit(self) -> float:
+        return STALL_TIMEOUT_CONTENDED if self.contended() else STALL_TIMEOUT
 
     def drain(self) -> None:
         """Send the rest, waiting at most STALL_TIMEOUT seconds for the client to make room each time."""

@@ -3,12 +3,14 @@
 (a 500, or an editor's stream ended).
 
 Bounded (derandomized, a few hundred examples each, about ten seconds in all) so the suite stays
-within CI's limits; a longer run is a matter of raising EXAMPLES.
+within CI's limits. The long run before a release: `scripts/fuzz.py --serve` sets FUZZ_EXAMPLES,
+which raises every test's examples and makes them fresh random ones each run.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import socket
 import tempfile
 import threading
@@ -34,8 +36,10 @@ from coder_cli.engine.base import GenParams
 from coder_cli.engine.scripted import ScriptedEngine
 from coder_cli.errors import UsageError
 
-EXAMPLES = 200
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "200"))
+LONG_RUN = "FUZZ_EXAMPLES" in os.environ
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=not LONG_RUN, database=None,
+                suppress_health_check=list(HealthCheck))  # fmt: skip
 
 # JSON values as a client can send them: Python's json reads NaN and Infinity, and ints of any size.
 SCALARS = (
@@ -177,7 +181,8 @@ def _exchange(server, method: str, path: str, headers: dict, body: bytes) -> byt
     return reply
 
 
-@settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@settings(max_examples=EXAMPLES * 3 // 4, deadline=None, derandomize=not LONG_RUN, database=None,
+          suppress_health_check=list(HealthCheck))  # fmt: skip
 @given(
     st.sampled_from(["GET", "POST"]),
     st.sampled_from(ROUTES),

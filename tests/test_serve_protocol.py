@@ -45,6 +45,9 @@ def test_params_defaults_and_fields():
         ({"seed": 10**30}, "'seed' must be between 0 and 4294967295"),
         ({"seed": -1}, "'seed' must be between 0 and 4294967295"),
         ({"top_k": 10**30}, "'top_k' must be between 0 and 1000000"),
+        # found by scripts/fuzz.py --serve: an int past a float's range raised OverflowError (a 500)
+        ({"top_k": 10**400}, "'top_k' must be between 0 and 1000000"),
+        ({"seed": -(10**400)}, "'seed' must be between 0 and 4294967295"),
     ],
 )
 def test_params_refusals(body, message):

@@ -55,7 +55,7 @@ def params_from(body: dict, default_max: int = 1024) -> GenParams:
             value = kind(value)
         except (OverflowError, ValueError):  # float(10**400), int(inf), int(nan)
             value = math.nan
-        if not math.isfinite(value):
+        if isinstance(value, float) and not math.isfinite(value):  # (an int is finite; isfinite of a huge one overflows)
             raise UsageError(f"{key!r} must be a finite number")
         if (lo is not None and value < lo) or (hi is not None and value > hi):
             raise UsageError(f"{key!r} must be between {lo} and {hi}")

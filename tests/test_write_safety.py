@@ -185,17 +185,53 @@ def test_a_torn_last_line_does_not_swallow_the_next_entry(tmp_path):
     assert len(journal.entries()) == 2
 
 
+_KILLED_WRITER = """
+import sys
+from pathlib import Path
+from coder_cli.fs.undo_journal import UndoJournal
+UndoJournal(Path(sys.argv[1])).record(Path(sys.argv[2]), b"a = 2\\n", b"a = 3\\n", "coder fix")
+"""
+
+
 def test_undo_of_a_write_that_never_happened_says_so_and_goes_on(tmp_path):
-    """A kill between the journal entry and the rename leaves an entry whose file still holds the
-    pre-image: undo forgets it (nothing to restore) instead of refusing forever."""
-    journal = UndoJournal(tmp_path / "home")
+    """A coder killed between its journal line and its rename leaves an entry never marked written,
+    whose file still holds the pre-image: the next undo forgets it and undoes the change before."""
+    home = tmp_path / "home"
+    journal = UndoJournal(home)
     f = tmp_path / "a.py"
     f.write_text("a = 1\n")
     journal.write(f, b"a = 1\n", b"a = 2\n", "coder fix")
-    journal.record(f, b"a = 2\n", b"a = 3\n", "coder fix")  # killed before its rename
+    subprocess.run([sys.executable, "-c", _KILLED_WRITER, str(home), str(f)], check=True)  # gone, unmarked
     entry = journal.undo()
+    assert [e.path for e in journal.skipped] == [str(f)]
     assert f.read_text() == "a = 1\n" and entry.after_sha != entry.before_sha
     assert journal.entries() == []
+
+
+def test_an_entry_whose_coder_still_runs_is_not_taken_for_a_killed_write(tmp_path):
+    """Another coder between its journal line and its rename: undo must not drop its entry."""
+    journal = UndoJournal(tmp_path / "home")
+    f = tmp_path / "a.py"
+    f.write_text("a = 1\n")
+    live = journal.record(f, b"a = 1\n", b"a = 2\n", "coder fix")  # this process: alive, not yet renamed
+    entry = journal.undo()  # the file holds the pre-image: nothing to write, and nothing skipped
+    assert journal.skipped == [] and entry.id == live.id and journal.already
+
+
+def test_undo_after_a_change_was_put_back_by_hand_stops_there(tmp_path, home):
+    """`git checkout n.py` after `coder fix n.py`: the next `coder undo` says n.py is already as it
+    was and forgets that entry; it does not go on to undo an older change of another file."""
+    m, n = tmp_path / "m.py", tmp_path / "n.py"
+    m.write_text("m = 1\n")
+    n.write_text("n = 1\n")
+    journal = UndoJournal(home)
+    journal.write(m, b"m = 1\n", b"m = 2\n", "coder fix")
+    journal.write(n, b"n = 1\n", b"n = 2\n", "coder fix")
+    n.write_text("n = 1\n")  # put back by hand
+    r = run_inprocess(["undo"], home, tmp_path)
+    assert r.code == 0 and "already holds what it held before" in r.stderr, r.stderr
+    assert m.read_text() == "m = 2\n"  # the older change stays
+    assert [Path(e.path).name for e in journal.entries()] == ["m.py"]
 
 
 # -- 3. a write keeps the file's owner -------------------------------------------------------------

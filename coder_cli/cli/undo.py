@@ -32,5 +32,8 @@ def undo(
     entry = journal.undo(force=force)
     for e in journal.skipped:
         rt.diag.note(f"forgot the entry of `{e.command}` on {e.path}: coder was stopped before it wrote the file")
-    rt.diag.note(f"restored {entry.path} as it was before `{entry.command}`")
+    if journal.already:
+        rt.diag.note(f"{entry.path} already holds what it held before `{entry.command}`; that entry is forgotten")
+    else:
+        rt.diag.note(f"restored {entry.path} as it was before `{entry.command}`")
     return 0

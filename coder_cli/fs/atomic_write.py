@@ -15,6 +15,7 @@ import stat
 import tempfile
 from pathlib import Path
 
+from coder_cli.environment import pid_alive
 from coder_cli.errors import CoderError, ExitCode
 from coder_cli.fs.kill_points import reached
 
@@ -108,19 +109,9 @@ def sweep_temps(path: Path) -> None:
 
     for tmp in path.parent.glob(f".{glob.escape(path.name)}.coder-*-*{TEMP_SUFFIX}"):
         pid = tmp.name[len(path.name) + 8 :].split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not pid_alive(int(pid)):
             with contextlib.suppress(OSError):
                 tmp.unlink()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return pid > 0
 
 
 def _umask() -> int:

@@ -10,6 +10,7 @@ whose write never happened (coder was killed between the two) is forgotten by th
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -19,6 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from coder_cli.environment import pid_alive
 from coder_cli.errors import UsageError
 from coder_cli.fs.atomic_write import WriteRefused, atomic_write, fsync_folder, sweep_temps
 from coder_cli.fs.kill_points import reached
@@ -40,6 +42,8 @@ class JournalEntry:
     after_sha: str
     command: str
     mode: int | None = None  # the file's permission bits before the write (None: journalled by an older coder)
+    pid: int | None = None  # the coder that wrote it
+    written: bool = True  # False until that coder renamed the new file into place (older coders: True)
 
 
 class UndoJournal:
@@ -49,6 +53,7 @@ class UndoJournal:
         self.dir = home / "undo"
         self.index = self.dir / "journal.jsonl"
         self.skipped: list[JournalEntry] = []  # what the last `undo` forgot: writes that never happened
+        self.already = False  # the last restore found the file already holding the pre-image
 
     def record(self, path: Path, before: bytes, after: bytes, command: str) -> JournalEntry:
         """Journal BEFORE as PATH's pre-image (durably: the blob, then its line, both fsynced)."""
@@ -64,35 +69,53 @@ class UndoJournal:
             after_sha=sha256(after),
             command=command,
             mode=mode,
+            pid=os.getpid(),
+            written=False,
         )
         with self._locked():
             _write_private(self.dir / f"{entry.id}.before", before)
             reached("journal-blob")
-            fd = os.open(self.index, os.O_RDWR | os.O_CREAT | os.O_APPEND, PRIVATE_FILE)
-            with os.fdopen(fd, "r+b") as fh:
-                line = json.dumps(entry.__dict__).encode() + b"\n"
-                end = fh.seek(0, os.SEEK_END)
-                if end:
-                    fh.seek(end - 1)
-                    if fh.read(1) != b"\n":
-                        line = b"\n" + line  # the last append was cut short: keep this entry on its own line
-                fh.write(line)
-                fh.flush()
-                os.fsync(fh.fileno())
-            fsync_folder(self.dir)
+            self._append(entry.__dict__)
         reached("journal-line")
         return entry
+
+    def _append(self, data: dict) -> None:
+        """One line onto the index, fsynced (the lock held)."""
+        fd = os.open(self.index, os.O_RDWR | os.O_CREAT | os.O_APPEND, PRIVATE_FILE)
+        with os.fdopen(fd, "r+b") as fh:
+            line = json.dumps(data).encode() + b"\n"
+            end = fh.seek(0, os.SEEK_END)
+            if end:
+                fh.seek(end - 1)
+                if fh.read(1) != b"\n":
+                    line = b"\n" + line  # the last append was cut short: keep this line on its own
+            fh.write(line)
+            fh.flush()
+            os.fsync(fh.fileno())
+        fsync_folder(self.dir)
+
+    def mark_written(self, entry: JournalEntry) -> JournalEntry:
+        """Note that ENTRY's new file is in place (so a later undo never takes it for a killed write)."""
+        with self._locked():
+            self._append({"written": entry.id})
+        return dataclasses.replace(entry, written=True)
 
     def entries(self) -> list[JournalEntry]:
         try:
             lines = self.index.read_text(encoding="utf-8", errors="replace").splitlines()
         except FileNotFoundError:
             return []
-        out = []
+        out: dict[str, JournalEntry] = {}
         for line in lines:
-            with contextlib.suppress(ValueError, TypeError):
-                out.append(JournalEntry(**json.loads(line)))
-        return out
+            with contextlib.suppress(ValueError, TypeError, AttributeError):
+                data = json.loads(line)
+                if data.keys() == {"written"}:
+                    if data["written"] in out:
+                        out[data["written"]] = dataclasses.replace(out[data["written"]], written=True)
+                    continue
+                entry = JournalEntry(**data)
+                out[entry.id] = entry
+        return list(out.values())
 
     def drop(self, entry: JournalEntry) -> None:
         """Forget ENTRY (its write did not happen, or was undone)."""
@@ -146,7 +169,7 @@ class UndoJournal:
             if not written:  # (a Ctrl-C just after the rename keeps its undo entry)
                 self.drop(entry)
             raise
-        return entry
+        return self.mark_written(entry)
 
     def undo(self, force: bool = False) -> JournalEntry:
         """Restore the newest change's pre-image byte for byte; refuse if the file changed since.
@@ -162,8 +185,10 @@ class UndoJournal:
         return self.restore(entries[-1], force)
 
     def never_written(self, entry: JournalEntry) -> bool:
-        """Whether ENTRY's file still holds its pre-image (coder was stopped before the rename)."""
-        if entry.before_sha == entry.after_sha:
+        """Whether ENTRY is a write that never happened: its coder is gone without marking it written
+        and the file still holds the pre-image (killed before the rename). A coder still running may
+        be between its journal line and its rename: its entry is not touched."""
+        if entry.written or entry.before_sha == entry.after_sha or pid_alive(entry.pid):
             return False
         try:
             return sha256(Path(entry.path).read_bytes()) == entry.before_sha
@@ -178,7 +203,8 @@ class UndoJournal:
             current = path.read_bytes()
         except FileNotFoundError:
             current = None
-        if current is not None and sha256(current) == entry.before_sha:
+        self.already = current is not None and sha256(current) == entry.before_sha
+        if self.already:  # put back by hand (or by git): nothing to write, the entry is done
             self.drop(entry)
             return entry
         if not force and (current is None or sha256(current) != entry.after_sha):

@@ -353,6 +353,8 @@ def test_saved_chats_and_the_repository_cache_are_private(tmp_path):
 
     home, root = tmp_path / "home", tmp_path / "repo"
     root.mkdir()
+    for made_by_an_older_coder in ("sessions", "context"):
+        (home / made_by_an_older_coder).mkdir(parents=True, mode=0o755)
     saved = SessionStore(home, root).save(SessionData("s", turns=[("the key is", "hunter2")]))
     assert stat.S_IMODE(saved.parent.stat().st_mode) == 0o700
     assert stat.S_IMODE((home / "sessions").stat().st_mode) == 0o700
@@ -360,3 +362,24 @@ def test_saved_chats_and_the_repository_cache_are_private(tmp_path):
     cache = TagCache(db_path(home, root))
     cache.conn.close()
     assert stat.S_IMODE((home / "context").stat().st_mode) == 0o700
+
+
+def test_a_planted_owner_file_neither_hangs_nor_floods_the_sweep(tmp_path):
+    """The temp folder is shared: a FIFO or a link to /dev/zero named like an owner file (in a folder
+    of this user or another's) must not hang or exhaust `coder fix`."""
+    import threading
+
+    from coder_cli.actions.scratch import OWNER_FILE, PREFIX, sweep
+
+    (tmp_path / f"{PREFIX}fifo").mkdir()
+    os.mkfifo(tmp_path / f"{PREFIX}fifo" / OWNER_FILE)
+    (tmp_path / f"{PREFIX}zero").mkdir()
+    os.symlink("/dev/zero", tmp_path / f"{PREFIX}zero" / OWNER_FILE)
+    (tmp_path / "elsewhere").mkdir()
+    os.symlink(tmp_path / "elsewhere", tmp_path / f"{PREFIX}link")  # a link to a folder: not a copy
+    done = []
+    t = threading.Thread(target=lambda: done.append(sweep(tmp_path)), daemon=True)
+    t.start()
+    t.join(10)
+    assert done == [0], "the sweep hung"
+    assert (tmp_path / "elsewhere").exists()

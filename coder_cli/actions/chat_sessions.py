@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coder_cli.errors import UsageError
+from coder_cli.fs.private import private_dir
 
 VERSION = 1
 _NAME = re.compile(r"^[\w.-]{1,64}$")
@@ -56,8 +57,8 @@ class SessionStore:
         (unless FORCE), so `--continue` never resumes a chat that was opened and closed at once."""
         if not (data.turns or data.files or force or self.path(data.name).exists()):
             return None
-        self.dir.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # conversations hold code: private
-        self.dir.mkdir(exist_ok=True, mode=0o700)
+        private_dir(self.dir.parent)  # conversations hold code
+        private_dir(self.dir)
         data.saved = time.time()
         payload = {
             "version": VERSION,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import stat
 import tempfile
 import time
 from pathlib import Path
@@ -121,27 +122,41 @@ class Scratch:
 
 
 def sweep(folder: Path | None = None) -> int:
-    """Remove the scratch copies of coders that are gone (killed before they could); returns how many."""
+    """Remove the scratch copies of coders that are gone (killed before they could); returns how many.
+
+    The temp folder is shared: only real folders of this user are looked at, and their owner file is
+    read without following a link or waiting on a FIFO, 32 bytes at most (another user's planted
+    `coder-fix-x/.coder-owner` must not hang or exhaust every coder fix)."""
     from coder_cli.environment import pid_alive
 
     removed = 0
     for d in Path(folder or tempfile.gettempdir()).glob(PREFIX + "*"):
         try:
-            owner = (d / OWNER_FILE).read_text().strip()
-        except FileNotFoundError:
-            owner = None
-        except OSError:
-            continue  # not ours to read
-        try:
+            st = os.lstat(d)
+            if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
+                continue
+            owner = _read_owner(d / OWNER_FILE)
             if owner is not None and owner.isdigit():
                 if pid_alive(int(owner)):
                     continue
-            elif time.time() - d.stat().st_mtime < STALE_S:
-                continue  # being made right now, or an older coder's: left alone for a while
-            if d.stat().st_uid != os.geteuid():
-                continue
+            elif time.time() - st.st_mtime < STALE_S:
+                continue  # being made right now, or not ours to judge: left alone for a while
         except OSError:
             continue
         shutil.rmtree(d, ignore_errors=True)
         removed += 1
     return removed
+
+
+def _read_owner(path: Path) -> str | None:
+    """The pid in an owner file, or None when there is none (or it is not a small regular file)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return os.read(fd, 32).decode("ascii", "replace").strip()
+    finally:
+        os.close(fd)

@@ -18,6 +18,8 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from coder_cli.fs.private import private_dir
+
 SCHEMA_VERSION = "2"
 KEEP_MAPS = 32
 KEEP_TOKENS = 20000
@@ -35,7 +37,7 @@ class TagCache:
         self.conn = self._open()
 
     def _open(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # names and lines of private code
+        private_dir(self.path.parent)  # names and lines of private code
         try:
             return self._connect()
         except sqlite3.DatabaseError as exc:

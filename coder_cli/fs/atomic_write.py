@@ -115,7 +115,16 @@ def sweep_temps(path: Path) -> None:
 
 
 def _umask() -> int:
-    mask = os.umask(0o022)
+    """The process's umask, read where Linux shows it: setting it to read it (the portable way)
+    would briefly change it for every thread of the process (a server's included)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o077)
     os.umask(mask)
     return mask
 

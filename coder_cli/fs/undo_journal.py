@@ -24,9 +24,7 @@ from coder_cli.environment import pid_alive
 from coder_cli.errors import UsageError
 from coder_cli.fs.atomic_write import WriteRefused, atomic_write, fsync_folder, sweep_temps
 from coder_cli.fs.kill_points import reached
-
-PRIVATE_DIR = 0o700
-PRIVATE_FILE = 0o600
+from coder_cli.fs.private import PRIVATE_FILE, private_dir
 
 
 def sha256(data: bytes) -> str:
@@ -140,10 +138,7 @@ class UndoJournal:
     @contextlib.contextmanager
     def _locked(self):
         """The journal's folder, private, held by this process alone (other coders wait their turn)."""
-        self.dir.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
-        with contextlib.suppress(OSError):  # one made by an older coder, or by hand: make it private
-            if stat.S_IMODE(self.dir.stat().st_mode) != PRIVATE_DIR:
-                os.chmod(self.dir, PRIVATE_DIR)
+        private_dir(self.dir)
         try:
             import fcntl
         except ImportError:  # Windows: no flock; one coder at a time is the usual case there

@@ -34,7 +34,7 @@ MAX_CTX = 1 << 20  # the longest context any model is trained for; a model's own
 MAX_BATCH = 1 << 16
 MAX_TOKENS = 1 << 20
 MAX_GPU_LAYERS = 10_000  # "all" is -1; any number past the model's layers means all of them
-MAX_SEED = 2**32 - 1  # llama.cpp's sampler seed is a uint32
+MAX_SEED = 2**32 - 1  # llama.cpp's sampler seed is a uint32 (-1, its default, asks for a random one)
 MAX_TIMEOUT = 86_400
 # A project file's tighter bounds: what every shipped model is trained for, and llama.cpp's own
 # default batch (a larger one multiplies the compute buffers, up to gigabytes, for no gain here).
@@ -160,7 +160,7 @@ KEYS: dict[str, Key] = {
         Key("kv_type", "f16", _choice("f16", "q8_0", "q4_0"), "KV-cache type"),
         Key("temperature", 0.0, _float01, "sampling temperature; 0 = greedy"),
         Key("max_tokens", 1024, _int_upto(1, MAX_TOKENS), "longest reply in tokens"),
-        Key("seed", 0, _int_upto(0, MAX_SEED), "sampling seed"),
+        Key("seed", 0, _int_upto(-1, MAX_SEED), "sampling seed; -1: a random one (llama.cpp's default)"),
         Key("backend", "local", _choice("local", "openai"), "local (here, or a running `coder serve`) or openai (base_url)"),
         Key("base_url", "", _url, "OpenAI-compatible server for backend openai, e.g. http://127.0.0.1:8000/v1"),
         Key("api_key", "", _str, "API key for the OpenAI-compatible server (sent as a Bearer token)"),

@@ -123,7 +123,7 @@ def test_a_project_file_cannot_set_the_remote_servers_timeout(tmp_path):
         ("max_tokens = 100000000\n", "max_tokens"),
         ("gpu_layers = 100000\n", "gpu_layers"),
         ("seed = 100000000000000000000\n", "seed"),
-        ("seed = -5\n", "seed"),
+        ("seed = -5\n", "seed"),  # -1 is llama.cpp's "random"; below it, nothing
         ('ctx = "lots"\n', "ctx"),
     ],
 )
@@ -210,3 +210,9 @@ def test_a_file_named_like_a_model_is_not_loaded_as_that_model(tmp_path, monkeyp
         assert not looks_like_path(name)
     (tmp_path / "mine.bin").write_bytes(b"GGUF")
     assert looks_like_path("mine.bin") and looks_like_path("x.gguf") and looks_like_path("dir/model")
+
+
+def test_seed_minus_one_asks_for_a_random_seed_as_in_llama_cpp(tmp_path):
+    """-1 is llama.cpp's default seed (a random one): configs and clients that use it keep working."""
+    home, repo = project(tmp_path, "")
+    assert config.load(home, repo, {"CODER_SEED": "-1"}).seed == -1

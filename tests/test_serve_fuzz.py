@@ -72,7 +72,7 @@ def test_params_are_params_or_a_400(body, default_max):
         assert isinstance(p, GenParams)
         for value in (p.temperature, p.top_p, p.repeat_penalty):
             assert value == value and abs(value) != float("inf")  # never NaN nor infinite
-        assert 0 <= p.seed < 2**32 and 0 <= p.top_k <= 1_000_000 and p.max_tokens >= 1
+        assert -1 <= p.seed < 2**32 and 0 <= p.top_k <= 1_000_000 and p.max_tokens >= 1
 
 
 @FUZZ

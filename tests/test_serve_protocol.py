@@ -23,6 +23,7 @@ def test_params_defaults_and_fields():
     assert (p.max_tokens, p.temperature, p.top_p, p.top_k, p.seed, p.stop) == (1024, 0.0, 0.8, 20, 0, ())
     p = params_from({"max_tokens": 7, "temperature": 0.5, "stop": "\n\n", "seed": 3}, default_max=16)
     assert (p.max_tokens, p.temperature, p.stop, p.seed) == (7, 0.5, ("\n\n",), 3)
+    assert params_from({"seed": -1}).seed == -1  # llama.cpp's server's default: a random seed
     assert params_from({"max_completion_tokens": 9, "max_tokens": 99}).max_tokens == 9  # the newer name wins
     assert params_from({}, default_max=16).max_tokens == 16
 
@@ -42,12 +43,12 @@ def test_params_defaults_and_fields():
         ({"top_p": float("inf")}, "'top_p' must be a finite number"),
         ({"repeat_penalty": float("-inf")}, "'repeat_penalty' must be a finite number"),
         ({"repeat_penalty": 10**400}, "'repeat_penalty' must be a finite number"),
-        ({"seed": 10**30}, "'seed' must be between 0 and 4294967295"),
-        ({"seed": -1}, "'seed' must be between 0 and 4294967295"),
+        ({"seed": 10**30}, "'seed' must be between -1 and 4294967295"),
+        ({"seed": -2}, "'seed' must be between -1 and 4294967295"),
         ({"top_k": 10**30}, "'top_k' must be between 0 and 1000000"),
         # found by scripts/fuzz.py --serve: an int past a float's range raised OverflowError (a 500)
         ({"top_k": 10**400}, "'top_k' must be between 0 and 1000000"),
-        ({"seed": -(10**400)}, "'seed' must be between 0 and 4294967295"),
+        ({"seed": -(10**400)}, "'seed' must be between -1 and 4294967295"),
     ],
 )
 def test_params_refusals(body, message):

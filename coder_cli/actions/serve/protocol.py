@@ -16,7 +16,7 @@ from coder_cli.errors import UsageError
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 MAX_BODY = 8 * 1024 * 1024  # a prompt cannot outgrow the context (32k tokens is well under 1 MB of text)
-MAX_SEED = 2**32 - 1  # llama.cpp's seed is a uint32
+MAX_SEED = 2**32 - 1  # llama.cpp's seed is a uint32; -1 (its server's default) asks for a random one
 MAX_TOP_K = 1_000_000  # past the vocabulary it changes nothing; unbounded, it reached the sampler as is
 
 
@@ -73,7 +73,7 @@ def params_from(body: dict, default_max: int = 1024) -> GenParams:
         top_p=num("top_p", float, 0.8, 0.0, 1.0),
         top_k=num("top_k", int, 20, 0, MAX_TOP_K),
         repeat_penalty=num("repeat_penalty", float, 1.0, 0.0, 100.0),
-        seed=num("seed", int, 0, 0, MAX_SEED),
+        seed=num("seed", int, 0, -1, MAX_SEED),
         stop=tuple(stop),
     )
 

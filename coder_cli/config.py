@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,7 @@ MAX_TIMEOUT = 86_400
 # default batch (a larger one multiplies the compute buffers, up to gigabytes, for no gain here).
 PROJECT_MAX_CTX = 32_768
 PROJECT_MAX_BATCH = 2048
+PROJECT_MAX_BYTES = 64 * 1024  # a project file past this is not a config file
 
 
 def _gpu_layers(value: Any) -> str | int:
@@ -196,27 +198,69 @@ def _line_of(text: str, key: str) -> int | None:
 
 
 def read_file(path: Path) -> dict[str, Any]:
-    """Parse one config file; errors name the file and line."""
+    """Parse one config file (the user's); errors name the file and line."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return {}
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}", "fix the file or remove it") from None
-    for key, value in data.items():
-        where = f"{path}:{_line_of(text, key) or 1}"
-        if key not in KEYS:
-            raise ConfigError(f"{where}: unknown config key {key!r}", _suggest(key))
-        if isinstance(value, dict):
-            raise ConfigError(f"{where}: {key!r} must be a value, not a table")
+    data, problems = _parse(path, text)
+    if problems:
+        raise ConfigError(*problems[0])
     return data
 
 
-def project_refusal(key: str, value: Any) -> str | None:
+def read_project_file(path: Path) -> tuple[dict[str, Any], list[str]]:
+    """A repository's .coder.toml: (the values it may hold, warnings). Never an error and never a
+    wait: a cloned repository must not stop every command in it, so a file that is not a small
+    regular file (a FIFO, a link to /dev/zero), not UTF-8 or not TOML is ignored, and an unknown key
+    or a table is left out, each with a warning."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        return {}, []
+    except OSError as exc:
+        return {}, [f"{path}: cannot read it ({exc.strerror}); ignored"]
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return {}, [f"{path}: not a regular file; ignored"]
+        raw = os.read(fd, PROJECT_MAX_BYTES + 1)
+    except OSError as exc:
+        return {}, [f"{path}: cannot read it ({exc.strerror}); ignored"]
+    finally:
+        os.close(fd)
+    if len(raw) > PROJECT_MAX_BYTES:
+        return {}, [f"{path}: over {PROJECT_MAX_BYTES // 1024} KB; ignored"]
+    try:
+        data, problems = _parse(path, raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return {}, [f"{path}: not UTF-8; ignored"]
+    warnings = [f"{message}; ignored" + (f" ({hint})" if hint else "") for message, hint in problems]
+    return data, warnings
+
+
+def _parse(path: Path, text: str) -> tuple[dict[str, Any], list[tuple[str, str | None]]]:
+    """TEXT's known keys, and (message, hint) for what is wrong in it: invalid TOML (then nothing is
+    kept), unknown keys and tables (left out)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        return {}, [(f"{path}: invalid TOML: {exc}", "fix the file or remove it")]
+    problems = []
+    for key, value in list(data.items()):
+        where = f"{path}:{_line_of(text, key) or 1}"
+        if key not in KEYS:
+            problems.append((f"{where}: unknown config key {key!r}", _suggest(key)))
+            del data[key]
+        elif isinstance(value, dict):
+            problems.append((f"{where}: {key!r} must be a value, not a table", None))
+            del data[key]
+    return data, problems
+
+
+def project_refusal(key: str, value: Any, home: Path | None = None) -> str | None:
     """Why a project's .coder.toml may not set KEY to VALUE (None: it may).
 
     A cloned repository may tune the model it runs on, within what this machine can give, but not
@@ -230,7 +274,7 @@ def project_refusal(key: str, value: Any) -> str | None:
     except ValueError as exc:
         return f"invalid value {value!r}: {exc}"
     if key == "model":
-        return _project_model(parsed)
+        return _project_model(parsed, home)
     limits = {
         "threads": (os.cpu_count() or 1, "this machine's CPUs"),
         "ctx": (PROJECT_MAX_CTX, ""),
@@ -242,14 +286,23 @@ def project_refusal(key: str, value: Any) -> str | None:
     return None
 
 
-def _project_model(name: str) -> str | None:
+def _project_model(name: str, home: Path | None) -> str | None:
     """Why a project file may not choose the model NAME: only an id or alias of a known model, never a
-    file (a GGUF is code llama.cpp parses) nor the scripted engine (its file answers for the model)."""
+    file (a GGUF is code llama.cpp parses) nor the scripted engine (its file answers for the model);
+    and only one installed in HOME (or in its offline mirror): a repository must not make every
+    command fail with "not installed", nor start a multi-gigabyte download."""
     from coder_cli import manifest
 
-    if manifest.find(name) is not None:
-        return None
-    return f"a project file may only name a known model by id or alias (`coder models list`), not {name!r}"
+    m = manifest.find(name)
+    if m is None:
+        return f"a project file may only name a known model by id or alias (`coder models list`), not {name!r}"
+    if home is not None:
+        from coder_cli.model_store import Store
+
+        store = Store(home)
+        if not store.path_of(m).is_file() and store.mirror_parts(m) is None:
+            return f"{m.id} is not installed (`coder models pull {m.id}` to use it)"
+    return None
 
 
 def project_root(cwd: Path) -> Path:
@@ -277,9 +330,10 @@ def load(
     user = home / USER_FILE
     layers.append((str(user), read_file(user)))
     project = project_root(cwd) / PROJECT_FILE
-    project_layer = read_file(project)
+    project_layer, problems = read_project_file(project)
+    settings.warnings += problems
     for key in sorted(project_layer):
-        why = project_refusal(key, project_layer[key])
+        why = project_refusal(key, project_layer[key], home)
         if why is not None:
             del project_layer[key]
             settings.warnings.append(

@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 from coder_cli import config
@@ -94,10 +96,51 @@ def test_a_project_file_may_name_a_manifest_model_by_id_or_alias(tmp_path):
     from coder_cli import manifest
 
     m = manifest.load_all()[-1]
-    for name in (m.id, *m.aliases, "default"):
+    for name in (m.id, *m.aliases):
         home, repo = project(tmp_path / name, f"model = {name!r}\n")
+        (home / "models").mkdir()
+        (home / "models" / m.file).write_bytes(b"")  # installed (the store's file is there)
         s = config.load(home, repo, {})
         assert (s.model, s.origins["model"], s.warnings) == (name, str(repo / ".coder.toml"), [])
+
+
+def test_a_project_file_may_not_choose_a_model_that_is_not_installed(tmp_path):
+    """It would make every command in the clone fail with "not installed" (or start a download),
+    and it would override the user's own choice of model."""
+    from coder_cli import manifest
+
+    m = manifest.load_all()[-1]
+    home, repo = project(tmp_path, f"model = {m.id!r}\n")
+    (home / "config.toml").write_text('model = "mine.gguf"\n')
+    s = config.load(home, repo, {})
+    assert s.model == "mine.gguf"
+    [warning] = s.warnings
+    assert f"{m.id} is not installed" in warning and f"coder models pull {m.id}" in warning
+
+
+@pytest.mark.parametrize(
+    "setup, why",
+    [
+        (lambda p: p.write_text("bogus = 1\nctx = 4096\n"), "unknown config key 'bogus'"),
+        (lambda p: p.write_text("ctx = {a = 1}\n"), "must be a value, not a table"),
+        (lambda p: p.write_text("ctx = \n"), "invalid TOML"),
+        (lambda p: p.write_bytes(b"ctx = 4096 # \xff\n"), "not UTF-8"),
+        (lambda p: p.write_text("# " + "x" * 70_000 + "\n"), "over 64 KB"),
+        (lambda p: os.symlink("/dev/zero", p), "not a regular file"),
+        (lambda p: os.mkfifo(p), "not a regular file"),
+    ],
+)
+def test_a_broken_project_file_is_a_warning_not_a_stop(tmp_path, setup, why):
+    """A cloned repository's .coder.toml that is not a config file (a FIFO, a link to /dev/zero,
+    megabytes, garbage, a key from a newer coder) neither stops nor hangs every command in it."""
+    home, repo = project(tmp_path, "")
+    (repo / ".coder.toml").unlink()
+    setup(repo / ".coder.toml")
+    s = config.load(home, repo, {})
+    assert s.model == "default"
+    assert any(why in w for w in s.warnings), s.warnings
+    if why.startswith("unknown"):
+        assert s.ctx == 4096  # the rest of the file still applies
 
 
 def test_the_user_may_still_choose_a_path_or_the_scripted_engine(tmp_path):

@@ -783,7 +783,7 @@ def test_tokenizing_waits_for_the_engine(served):
 def test_connections_past_the_cap_get_a_quick_503(served):
     from urllib.parse import urlsplit
 
-    from coder_cli.actions.serve.server import MAX_CONNECTIONS
+    from coder_cli.actions.serve.server import EVICT_AFTER, EVICT_WAIT, MAX_CONNECTIONS
 
     server, _ = served("ok")
     parts = urlsplit(server.url)
@@ -793,6 +793,14 @@ def test_connections_past_the_cap_get_a_quick_503(served):
         with socket.create_connection((parts.hostname, parts.port), timeout=5) as extra:
             extra.sendall(b"GET /health HTTP/1.0\r\n\r\n")
             assert extra.recv(65536).startswith(b"HTTP/1.0 503")
+        # Review of issue 16: 64 sockets that never send a request (no credentials needed) held every
+        # slot for IDLE_TIMEOUT. Once they have idled EVICT_AFTER, a new request takes the oldest's slot.
+        time.sleep(EVICT_AFTER)
+        t0 = time.monotonic()
+        with urllib.request.urlopen(server.url + "/health", timeout=5) as resp:
+            assert resp.status == 200
+        assert time.monotonic() - t0 < EVICT_WAIT + 1
+        assert idle[0].recv(1) == b""  # the oldest idle one was closed for it
     finally:
         for s in idle:
             s.close()

@@ -107,9 +107,20 @@ def make_handler(server):
                 return f"requests from the web page {origin!r} are refused"
             return None
 
+        def _read_request(self, method: str) -> None:
+            """Read the body (a POST's) now, then tell the listener the request is in: from here on the
+            connection is served, not a candidate for eviction."""
+            self._length = 0
+            self._raw = b""
+            if method == "POST":
+                self._length = body_length(self.headers.get("Content-Length"), self.headers.get("Transfer-Encoding"))
+                self._raw = self.rfile.read(self._length) if self._length else b""
+            finished = getattr(self.server, "finished_reading", None)
+            if finished is not None:
+                finished(self.connection)
+
         def _body(self) -> dict:
-            length = body_length(self.headers.get("Content-Length"), self.headers.get("Transfer-Encoding"))
-            return json_body(self.rfile.read(length)) if length else {}
+            return json_body(self._raw) if self._length else {}
 
         def do_GET(self) -> None:  # noqa: N802 (the base class's name)
             self._route("GET")
@@ -148,6 +159,7 @@ def make_handler(server):
                     what = "the API key" if server.api_key else "the token in $CODER_HOME/server.json"
                     self._error(401, f"{what} is required (Authorization: Bearer …)", "authentication_error")
                     return
+                self._read_request(method)
                 route()
             except (BrokenPipeError, ConnectionResetError, TimeoutError) as exc:
                 server.log(f"{self.address_string()} {method} {self.path}: dropped ({type(exc).__name__})")

@@ -25,6 +25,8 @@ STALL_TIMEOUT = 5.0
 STALL_TIMEOUT_CONTENDED = 1.0
 # ... and so is one that falls this far behind (bytes of events not yet taken).
 MAX_BEHIND = 1024 * 1024
+# Once the engine is free, the rest of a stream (at most MAX_BEHIND) must be taken within this.
+DRAIN_LIMIT = 60.0
 # The kernel's send buffer for a stream: small, so a client that stops reading shows soon
 # (autotuned, it grows to 4 MB: minutes of tokens before anything could notice). Linux doubles it
 # for its bookkeeping; a token's event is about 200 bytes, and a live client takes each as it comes
@@ -152,10 +154,14 @@ class Outbox:
         return STALL_TIMEOUT_CONTENDED if self.contended() else STALL_TIMEOUT
 
     def drain(self) -> None:
-        """Send the rest, waiting at most STALL_TIMEOUT seconds for the client to make room each time."""
+        """Send the rest, waiting at most STALL_TIMEOUT seconds for the client to make room each time
+        and DRAIN_LIMIT in all (a client taking a byte now and then must not keep its thread for ever)."""
         self.sock.settimeout(STALL_TIMEOUT)
+        deadline = time.monotonic() + DRAIN_LIMIT
         try:
             while self.pending:
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the client takes its answer too slowly")
                 del self.pending[: self.sock.send(self.pending)]
         except TimeoutError:
             self.drop()

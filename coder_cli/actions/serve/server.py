@@ -20,6 +20,11 @@ from coder_cli.errors import UsageError
 # Connections served at once (each holds a thread while it sends, waits or reads); one more is
 # answered 503 at once. Fifty editors, hooks and scripts on one machine is already a crowd.
 MAX_CONNECTIONS = 64
+# When every slot is taken: a connection still sending its request this long after it was accepted
+# is closed for a new one (a live client sends its request at once), and the new one waits at most
+# EVICT_WAIT for the slot to come free.
+EVICT_AFTER = 2.0
+EVICT_WAIT = 1.0
 
 
 class Server:
@@ -152,7 +157,10 @@ class Server:
 
 
 class _Listener(ThreadingHTTPServer):
-    """A thread per connection, at most MAX_CONNECTIONS at once; past that a quick 503."""
+    """A thread per connection, at most MAX_CONNECTIONS at once. When they are all taken, the
+    connection that has spent longest sending its request (EVICT_AFTER seconds at least) is closed
+    to make room: idle or trickling sockets, which need no credentials to open, cannot shut everyone
+    out. Past that (every slot busy with a real request) a quick 503."""
 
     daemon_threads = True
     # The listen backlog (socketserver's default is 5): fifty clients connecting at once overflowed
@@ -161,16 +169,22 @@ class _Listener(ThreadingHTTPServer):
 
     def server_activate(self) -> None:
         self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self._reading: dict[int, tuple[float, socket.socket]] = {}  # connections still sending their request
+        self._reading_lock = threading.Lock()
         super().server_activate()
 
     def process_request(self, request, client_address) -> None:
         if not self.slots.acquire(blocking=False):
-            _busy(request)
-            self.shutdown_request(request)
-            return
+            if not (self._evict_slowest() and self.slots.acquire(timeout=EVICT_WAIT)):
+                _busy(request)
+                self.shutdown_request(request)
+                return
+        with self._reading_lock:
+            self._reading[id(request)] = (time.monotonic(), request)
         try:
             super().process_request(request, client_address)  # starts process_request_thread
         except BaseException:
+            self.finished_reading(request)
             self.slots.release()
             raise
 
@@ -178,7 +192,26 @@ class _Listener(ThreadingHTTPServer):
         try:
             super().process_request_thread(request, client_address)
         finally:
+            self.finished_reading(request)
             self.slots.release()
+
+    def finished_reading(self, request) -> None:
+        """REQUEST's request is read (the handler calls this): it is no longer a candidate for eviction."""
+        with self._reading_lock:
+            self._reading.pop(id(request), None)
+
+    def _evict_slowest(self) -> bool:
+        """Close the connection that has been sending its request longest, if for EVICT_AFTER s at least."""
+        now = time.monotonic()
+        with self._reading_lock:
+            slow = [(since, sock) for since, sock in self._reading.values() if now - since >= EVICT_AFTER]
+            if not slow:
+                return False
+            since, sock = min(slow, key=lambda pair: pair[0])
+            self._reading.pop(id(sock), None)
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)  # its handler's read ends at once; its thread frees the slot
+        return True
 
 
 class _ListenerV6(_Listener):

@@ -146,3 +146,15 @@ def test_stream_flags():
 )
 def test_an_origin_must_be_this_server_exactly(origin, allowed):
     assert origin_allowed(origin, 8741) is allowed
+
+
+@pytest.mark.parametrize(
+    "rel, inside",
+    [("src/a.py", True), (".git/config", False), (".GIT/config", False), (".Git/hooks/x", False),
+     (".git./config", False), ("sub/.git/config", False), (".github/workflows/ci.yml", True), ("git/x", True)],
+)  # fmt: skip
+def test_coder_complete_never_reads_a_git_folder_whatever_its_case(tmp_path, rel, inside):
+    """On a case-insensitive file system `.GIT/config` is `.git/config` (review of issue 16)."""
+    from coder_cli.actions.complete_json import _inside
+
+    assert _inside(tmp_path / rel, tmp_path) is inside

@@ -161,8 +161,12 @@ def _utf8(text: str) -> bool:
 
 
 def _inside(target: Path, root: Path) -> bool:
-    """Whether TARGET (resolved) lies in ROOT and outside its .git folder (credentials, hooks)."""
-    return target.is_relative_to(root) and ".git" not in target.relative_to(root).parts
+    """Whether TARGET (resolved) lies in ROOT and outside its .git folder (credentials, hooks). The
+    .git test folds case and trailing dots and spaces, as case-insensitive file systems (macOS,
+    Windows) and Windows' name rules do: `.GIT/config` and `.git./config` are the same file there."""
+    if not target.is_relative_to(root):
+        return False
+    return not any(part.lower().rstrip(". ") == ".git" for part in target.relative_to(root).parts)
 
 
 def _read_source(target: Path, shown: str) -> str:

@@ -24,6 +24,7 @@ from coder_cli.core.hooks import (
     HookSettings,
     has_message,
     is_ours,
+    manager_lines,
     own_name_use,
     parse_settings,
     recorded_python,
@@ -459,6 +460,30 @@ def test_prewarm_hook_starts_python_only_when_a_server_record_exists(tmp_path, h
     run_hook_script(hook, git_env(home, CODER_SERVER="http://127.0.0.1:9/"))  # a server named: Python asks it
     assert starts(started) == 3
     assert started.read_text().splitlines()[-1].split()[:5] == ["-m", "coder_cli", "hook", "run", "post-index-change"]
+
+
+def test_a_hook_managers_prewarm_lines_start_no_python_without_a_server(tmp_path, home):
+    """The lines `coder hook install` gives for a hook manager's post-index-change (husky's
+    .husky/post-index-change) gate in sh too; their `exit 0` ends only their subshell, so the rest of
+    the team's hook still runs."""
+    proj = repo(tmp_path, home)
+    started = tmp_path / "started"
+    python = fake_interpreter(tmp_path, f'echo "$*" >> "{started}"')
+    record = tmp_path / "default-home" / "server.json"
+    team = tmp_path / "team-post-index-change"
+    lines = manager_lines("post-index-change", HookSettings(), python, str(record))
+    team.write_text(f"#!/bin/sh\n{lines}\necho 'team step' >&2\n")
+    for expected in (0, 1):
+        proc = subprocess.run(["sh", str(team), "1", "0"], cwd=proj, env=git_env(home), capture_output=True, text=True)
+        assert proc.returncode == 0 and "team step" in proc.stderr
+        assert starts(started) == expected
+        (home / "server.json").write_text("{}")
+    # install prints these lines when it refuses a manager's post-index-change hook
+    hooks = proj / ".git/hooks"
+    (hooks / "post-index-change").write_text('#!/bin/sh\n. "$(dirname "$0")/h"\n')
+    r = hook_cli(["install", "--prepare-commit-msg", "--prewarm"], home, proj)
+    assert r.code == 5 and "add these lines to the post-index-change hook" in r.stderr, r.stderr
+    assert "server.json" in r.stderr and "exit 0" in r.stderr
 
 
 def test_prewarm_hook_without_a_server_costs_a_few_milliseconds(tmp_path, home):

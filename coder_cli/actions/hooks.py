@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,11 +19,11 @@ from pathlib import Path
 from coder_cli.core.hooks import (
     PREVIOUS_SUFFIX,
     HookSettings,
+    manager_lines,
     own_name_use,
     parse_settings,
     recorded_python,
     render_script,
-    run_line,
 )
 from coder_cli.errors import ConfigError, GitError, UsageError
 
@@ -169,7 +170,7 @@ def install(
     _check(names, settings, python)
     states = [hook_state(folder, name) for name in names]
     for state in states:
-        _check_chain(state, settings, python, force)
+        _check_chain(state, settings, python, force, server_record)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -177,7 +178,7 @@ def install(
     return [_install_one(state, settings, python, server_record) for state in states]
 
 
-def _check_chain(state: HookState, settings: HookSettings, python: str, force: bool) -> None:
+def _check_chain(state: HookState, settings: HookSettings, python: str, force: bool, server_record: str | None) -> None:
     """Refuse (GitError) to move STATE's hook aside when that cannot be done, or would turn it off."""
     if state.state != "foreign":
         return
@@ -192,8 +193,10 @@ def _check_chain(state: HookState, settings: HookSettings, python: str, force: b
         raise GitError(
             f"{state.path} looks like a hook manager's hook ({why}): renamed to {previous.name} "
             "it would silently stop running; nothing was changed",
-            f"add this line to the {state.name} hook your manager runs (husky: .husky/{state.name}):\n"
-            f"    {run_line(state.name, settings, python)}\n"
+            f"add {'these lines' if state.name == 'post-index-change' else 'this line'} to the {state.name} hook "
+            f"your manager runs (husky: .husky/{state.name}):\n"
+            + textwrap.indent(manager_lines(state.name, settings, python, server_record), "    ")
+            + "\n"
             "or chain it anyway with `coder hook install --force`",
         )
 

@@ -77,6 +77,17 @@ def run_line(name: str, settings: HookSettings, python: str) -> str:
     return " ".join(["PYTHONSAFEPATH=1", py, "-m", "coder_cli", "hook", "run", name, *settings.run_options(name), '-- "$@"'])
 
 
+def manager_lines(name: str, settings: HookSettings, python: str, server_record: str | None = None) -> str:
+    """What to add to a hook manager's NAME hook (husky's .husky/NAME): the run line; for
+    post-index-change, inside a subshell with the server gate first (its `exit 0` leaves only the
+    subshell, so the rest of the manager's hook still runs), so `git add` starts no Python when no
+    server can be there."""
+    run = run_line(name, settings, python)
+    if name != "post-index-change":
+        return run
+    return f"(\n{server_gate(server_record)}{run}\n)"
+
+
 def own_name_use(text: str) -> str | None:
     """Why the hook file TEXT would stop working under another name (None: nothing says it would).
 

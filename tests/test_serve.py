@@ -925,3 +925,48 @@ def test_a_stalled_client_is_cut_off_sooner_when_others_wait(tmp_path):
     finally:
         stalled.close()
         server.shutdown()
+
+
+class _Full(BaseHTTPRequestHandler):
+    """A server that is full the first FULL times it is asked (503, Retry-After: 0), then answers."""
+
+    full = 0
+    asked = 0
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):  # noqa: N802
+        cls = type(self)
+        cls.asked += 1
+        busy = cls.asked <= cls.full
+        raw = b'{"error": {"message": "too many connections"}}' if busy else b'{"ok": true}'
+        self.send_response(503 if busy else 200)
+        if busy:
+            self.send_header("Retry-After", "0")
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+
+@pytest.mark.parametrize("full, ok", [(2, True), (10, False)])
+def test_the_client_asks_a_full_server_again_when_it_says_when(full, ok):
+    """`coder serve` answers 503 with Retry-After before it reads a request when every connection is
+    taken; the remote engine asks again (BUSY_RETRIES times) instead of failing the command."""
+    from coder_cli.engine.remote import BUSY_RETRIES
+
+    _Full.full, _Full.asked = full, 0
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Full)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        endpoint = Endpoint.parse(f"http://127.0.0.1:{httpd.server_address[1]}")
+        if ok:
+            assert endpoint.get_json(endpoint.root + "/x") == {"ok": True}
+            assert _Full.asked == full + 1
+        else:
+            with pytest.raises(ServerError, match="HTTP 503"):
+                endpoint.get_json(endpoint.root + "/x")
+            assert _Full.asked == BUSY_RETRIES + 1
+    finally:
+        httpd.shutdown()

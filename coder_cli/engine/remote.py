@@ -88,7 +88,26 @@ class Endpoint:
         self, method: str, url: str, body: dict | None = None, *, timeout: float | None = None, cancel=None
     ) -> http.client.HTTPResponse:
         """Send one request; return the open response (status 2xx) or raise a clear error.
-        With CANCEL (a threading.Event), wait for the answer in short steps and give up once set."""
+        With CANCEL (a threading.Event), wait for the answer in short steps and give up once set.
+        A server that is full (503, or 429) and says when to come back (Retry-After, at most
+        RETRY_MAX_S) is asked again, BUSY_RETRIES times: `coder serve` answers 503 before it reads
+        anything, so asking again does nothing twice."""
+        for attempt in range(BUSY_RETRIES + 1):
+            try:
+                return self._request_once(method, url, body, timeout=timeout, cancel=cancel)
+            except _Busy as busy:
+                if attempt == BUSY_RETRIES:
+                    raise busy.error from None
+                if cancel is not None:
+                    if cancel.wait(busy.wait):
+                        return None
+                else:
+                    time.sleep(busy.wait)
+        raise AssertionError("unreachable")
+
+    def _request_once(
+        self, method: str, url: str, body: dict | None, *, timeout: float | None, cancel
+    ) -> http.client.HTTPResponse:
         timeout = self.timeout if timeout is None else timeout
         conn, path = self._connection(url, timeout)
         headers = {"Accept": "application/json, text/event-stream"}
@@ -119,8 +138,13 @@ class Endpoint:
             ) from None
         if resp.status >= 400:
             detail = _error_detail(resp.read())
+            retry_after = resp.getheader("Retry-After")
             conn.close()
-            raise _status_error(resp.status, url, detail)
+            error = _status_error(resp.status, url, detail)
+            wait = _retry_after(retry_after) if resp.status in (429, 503) else None
+            if wait is not None:
+                raise _Busy(error, wait)
+            raise error
         return resp
 
     def get_json(self, url: str, timeout: float | None = None) -> dict:
@@ -130,6 +154,25 @@ class Endpoint:
     def post_json(self, url: str, body: dict, timeout: float | None = None, cancel=None) -> dict | None:
         resp = self.request("POST", url, body, timeout=timeout, cancel=cancel)
         return None if resp is None else _read_json(resp, url)
+
+
+BUSY_RETRIES = 3
+RETRY_MAX_S = 5.0
+
+
+class _Busy(Exception):
+    """A 503 (or 429) with a Retry-After: ask again after WAIT seconds; ERROR if it stays busy."""
+
+    def __init__(self, error: Exception, wait: float) -> None:
+        super().__init__(str(error))
+        self.error, self.wait = error, wait
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (in seconds; an HTTP date is not worth a retry)."""
+    if value is None or not value.strip().isascii() or not value.strip().isdigit():
+        return None
+    return min(float(value.strip()), RETRY_MAX_S)
 
 
 def _wait_readable(conn: http.client.HTTPConnection, cancel, timeout: float) -> bool:

@@ -101,7 +101,8 @@ def test_fix_of_a_vendored_file_checks_in_the_copy_and_writes_only_the_approved_
     model, _ = scripted(GOOD)
     r = run_inprocess(["fix", "vendor/lib.py", f"--test={check}", "--yes", "-m", model], home, proj)
     assert r.code == 0, r.stderr
-    assert seen.read_text() == LIB * 2  # before the repair, and while the candidate was checked
+    # before the repair, with the stand-in for the file (is the check about it?), with the candidate
+    assert seen.read_text() == LIB * 3
     assert "width * height" in real.read_text()
 
 

@@ -21,6 +21,7 @@ class CheckResult:
     output: str
     seconds: float
     timed_out: bool = False
+    returncode: int | None = None  # the command's exit status (None: no command ran)
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ class Check:
             _kill_group(proc)
             raise
         output = (out or "") + (("\n" + err) if err else "")
-        return CheckResult(proc.returncode == 0, output.strip("\n"), time.perf_counter() - t0)
+        return CheckResult(proc.returncode == 0, output.strip("\n"), time.perf_counter() - t0, returncode=proc.returncode)
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

@@ -151,6 +151,7 @@ def run_fix(req: FixRequest, load: Callable[[], Engine], note: Callable[[str], N
             return result
         failure = result.failure = failures.parse(before.output)
         note(f"failure: {failure.summary}")
+        _refuse_a_check_that_cannot_fail_on_the_file(check, before, scratch, rel, lang, original)
         t_load = time.perf_counter()
         engine = Metered(load())
         result.load_s = time.perf_counter() - t_load
@@ -167,6 +168,39 @@ def run_fix(req: FixRequest, load: Callable[[], Engine], note: Callable[[str], N
             result.stats = engine.total()
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _refuse_a_check_that_cannot_fail_on_the_file(
+    check: Check, before: CheckResult, scratch: Scratch, rel: str, lang: str | None, original: TextFile
+) -> None:
+    """A UsageError (exit 2) when the check's failure cannot be the file's: its command or runner is
+    missing, it was used wrongly, it names a test that does not exist, it collected no tests, or it
+    fails the same way with the file replaced by a stand-in that raises (one more run of the check).
+    Repairing against such a check only burns rounds; what it printed says what to fix instead."""
+    from coder_cli.core import check_health
+
+    if before.timed_out or not check.command or before.returncode is None:
+        return  # a timeout, or the syntax check failed first: the file's, as far as anyone can tell
+    why = check_health.unusable(check.command, before.returncode, before.output, lambda p: (scratch.root / p).exists())
+    # A silent failure (`grep -q` on the file's text) says nothing a stand-in could contradict.
+    if why is None and lang and before.output.strip():
+        stand_in = check_health.stand_in(lang, rel)
+        if stand_in is not None:
+            scratch.write(rel, stand_in.encode("utf-8"))
+            try:
+                stubbed = _run(Check(check.description, check.command, None, check.timeout), scratch, rel)
+            finally:
+                scratch.write(rel, original.raw)
+            if not stubbed.passed and check_health.same_failure(
+                before.returncode, before.output, stubbed.returncode, stubbed.output
+            ):
+                why = f"it fails the same way with {rel} replaced by a stand-in that raises: it never reaches the file"
+    if why is not None:
+        shown = "\n".join(f"  {line}" for line in before.output.strip().splitlines()[-6:]) or "  (nothing)"
+        raise UsageError(
+            f"the check cannot test {rel}: {why}; nothing was repaired",
+            f'the check was {check.description}; it printed:\n{shown}\nfix the check (or pass one with --test "CMD")',
+        )
 
 
 def filter_extension(lang: str | None) -> str:
@@ -201,7 +235,7 @@ def _run(check: Check, scratch: Scratch, rel: str) -> CheckResult:
     res = check.run(scratch.root, rel)
     # Paths in the output should name the real repository, not the scratch copy.
     out = res.output.replace(str(scratch.root) + "/", "").replace(str(scratch.root), ".")
-    return CheckResult(res.passed, out, res.seconds, res.timed_out)
+    return CheckResult(res.passed, out, res.seconds, res.timed_out, res.returncode)
 
 
 MAX_LINE_CHECKS = 30  # candidates the line round may run the check on

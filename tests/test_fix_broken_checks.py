@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from coder_cli.core.check_health import same_failure, stand_in, unusable
+from coder_cli.core.check_health import reaches, same_failure, stand_in, unusable
 from tests.conftest import run_inprocess
 
 FIXTURE = Path(__file__).parent / "fixtures" / "fix" / "wrong_operator"
@@ -103,3 +103,11 @@ def test_failures_are_the_same_up_to_numbers():
     assert not same_failure(1, "NameError: x", 1, "RuntimeError: coder fix: a stand-in for m.py")
     assert not same_failure(1, "x", 2, "x")
     assert stand_in("python", "m.py").startswith("raise RuntimeError") and stand_in("haskell", "m.hs") is None
+
+
+def test_a_traceback_through_the_file_shows_the_check_reaches_it():
+    assert reaches('  File "/tmp/x/src/calc.py", line 3, in area', "src/calc.py")
+    assert reaches("src/calc.py:3: in area\n    return a +", "src/calc.py")
+    assert reaches("calc.py:3:5: error: bad", "calc.py")
+    assert not reaches("test_calc.py:3: AssertionError", "calc.py")
+    assert not reaches("mycalc.py:3: in f", "calc.py")

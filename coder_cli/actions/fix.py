@@ -151,7 +151,7 @@ def run_fix(req: FixRequest, load: Callable[[], Engine], note: Callable[[str], N
             return result
         failure = result.failure = failures.parse(before.output)
         note(f"failure: {failure.summary}")
-        _refuse_a_check_that_cannot_fail_on_the_file(check, before, scratch, rel, lang, original)
+        refuse_an_unusable_check(check, before, scratch, rel, lang, original)
         t_load = time.perf_counter()
         engine = Metered(load())
         result.load_s = time.perf_counter() - t_load
@@ -170,7 +170,7 @@ def run_fix(req: FixRequest, load: Callable[[], Engine], note: Callable[[str], N
     return result
 
 
-def _refuse_a_check_that_cannot_fail_on_the_file(
+def refuse_an_unusable_check(
     check: Check, before: CheckResult, scratch: Scratch, rel: str, lang: str | None, original: TextFile
 ) -> None:
     """A UsageError (exit 2) when the check's failure cannot be the file's: its command or runner is
@@ -182,8 +182,9 @@ def _refuse_a_check_that_cannot_fail_on_the_file(
     if before.timed_out or not check.command or before.returncode is None:
         return  # a timeout, or the syntax check failed first: the file's, as far as anyone can tell
     why = check_health.unusable(check.command, before.returncode, before.output, lambda p: (scratch.root / p).exists())
-    # A silent failure (`grep -q` on the file's text) says nothing a stand-in could contradict.
-    if why is None and lang and before.output.strip():
+    # A silent failure (`grep -q` on the file's text) says nothing a stand-in could contradict; one
+    # whose traceback goes through the file needs no stand-in to show the check reaches it.
+    if why is None and lang and before.output.strip() and not check_health.reaches(before.output, rel):
         stand_in = check_health.stand_in(lang, rel)
         if stand_in is not None:
             scratch.write(rel, stand_in.encode("utf-8"))

@@ -86,6 +86,13 @@ def stand_in(lang: str, rel: str) -> str | None:
     return None if text is None else text.format(rel=rel)
 
 
+def reaches(output: str, rel: str) -> bool:
+    """Whether the failure OUTPUT shows the check running the file REL: a traceback frame or a
+    `file:line` message in it (then no stand-in run is needed to tell)."""
+    name = re.escape(rel.rsplit("/", 1)[-1])
+    return re.search(rf"(?:^|[\s\"'/(]){name}(?:\", line \d+|:\d+)", output) is not None
+
+
 def same_failure(a_code: int | None, a_output: str, b_code: int | None, b_output: str) -> bool:
     """Whether two failing runs of a check failed the same way (exit status, and output up to numbers:
     timings and addresses differ between runs)."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -216,21 +215,16 @@ def read_project_file(path: Path) -> tuple[dict[str, Any], list[str]]:
     wait: a cloned repository must not stop every command in it, so a file that is not a small
     regular file (a FIFO, a link to /dev/zero), not UTF-8 or not TOML is ignored, and an unknown key
     or a table is left out, each with a warning."""
+    from coder_cli.fs.text_file import NotRegularFile, read_regular
+
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        raw = read_regular(path, PROJECT_MAX_BYTES)
     except FileNotFoundError:
         return {}, []
+    except NotRegularFile:
+        return {}, [f"{path}: not a regular file; ignored"]
     except OSError as exc:
         return {}, [f"{path}: cannot read it ({exc.strerror}); ignored"]
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            return {}, [f"{path}: not a regular file; ignored"]
-        raw = os.read(fd, PROJECT_MAX_BYTES + 1)
-    except OSError as exc:
-        return {}, [f"{path}: cannot read it ({exc.strerror}); ignored"]
-    finally:
-        os.close(fd)
     if len(raw) > PROJECT_MAX_BYTES:
         return {}, [f"{path}: over {PROJECT_MAX_BYTES // 1024} KB; ignored"]
     try:

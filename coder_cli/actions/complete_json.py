@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 import time
 from pathlib import Path
 from typing import IO
@@ -28,7 +27,7 @@ from coder_cli.actions.complete import Completer, FillCache, FillRequest
 from coder_cli.config import project_root
 from coder_cli.core.fim_prompt import PositionError, offset_of
 from coder_cli.errors import CoderError, ExitCode, UsageError
-from coder_cli.fs.text_file import decode
+from coder_cli.fs.text_file import NotRegularFile, decode, read_regular
 
 MAX_FILE = 1024 * 1024  # the largest file a request reads (the repository map skips bigger ones too)
 
@@ -173,16 +172,13 @@ def _read_source(target: Path, shown: str) -> str:
     """The text of TARGET, a regular file of at most MAX_FILE bytes: a FIFO would block the
     reader (and the engine it holds) for ever, a device would never end."""
     try:
-        fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK)
+        data = read_regular(target, MAX_FILE)
     except FileNotFoundError:
         raise _Bad(f"file not found: {shown}") from None
+    except NotRegularFile:
+        raise _Bad(f"{shown} is not a regular file") from None
     except OSError as exc:
         raise _Bad(f"cannot read {shown}: {exc.strerror}") from None
-    with os.fdopen(fd, "rb") as fh:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise _Bad(f"{shown} is not a regular file")
-        data = fh.read(MAX_FILE + 1)
     if len(data) > MAX_FILE:
         raise _Bad(f"{shown} is over {MAX_FILE // (1024 * 1024)} MB; send its text as prefix and suffix")
     return decode(data, target).text

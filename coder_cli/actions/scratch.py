@@ -150,13 +150,9 @@ def sweep(folder: Path | None = None) -> int:
 
 def _read_owner(path: Path) -> str | None:
     """The pid in an owner file, or None when there is none (or it is not a small regular file)."""
+    from coder_cli.fs.text_file import NotRegularFile, read_regular
+
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
-    except FileNotFoundError:
+        return read_regular(path, 32, follow_links=False)[:32].decode("ascii", "replace").strip()
+    except (FileNotFoundError, NotRegularFile):
         return None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        return os.read(fd, 32).decode("ascii", "replace").strip()
-    finally:
-        os.close(fd)

@@ -7,7 +7,9 @@ a binary file, mixed newlines or an undecodable file is refused (UsageError).
 from __future__ import annotations
 
 import codecs
+import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +17,22 @@ from coder_cli.core.languages import is_binary
 from coder_cli.errors import UsageError
 
 _COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
+
+
+class NotRegularFile(OSError):
+    """A FIFO, a device or a folder where a file was expected."""
+
+
+def read_regular(path: Path, limit: int, follow_links: bool = True) -> bytes:
+    """At most LIMIT + 1 bytes of PATH (so the caller sees a file over LIMIT), only from a regular
+    file, opened without waiting: a FIFO would block the reader for ever, a device never end. Raises
+    FileNotFoundError, NotRegularFile, or another OSError (a link, with FOLLOW_LINKS false)."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | (0 if follow_links else getattr(os, "O_NOFOLLOW", 0))
+    fd = os.open(path, flags)
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotRegularFile(f"{path} is not a regular file")
+        return fh.read(limit + 1)
 
 
 @dataclass(frozen=True)

@@ -115,9 +115,7 @@ def make_handler(server):
             if method == "POST":
                 self._length = body_length(self.headers.get("Content-Length"), self.headers.get("Transfer-Encoding"))
                 self._raw = self.rfile.read(self._length) if self._length else b""
-            finished = getattr(self.server, "finished_reading", None)
-            if finished is not None:
-                finished(self.connection)
+            self.server.finished_reading(self.connection)  # the listener (server._Listener)
 
         def _body(self) -> dict:
             return json_body(self._raw) if self._length else {}

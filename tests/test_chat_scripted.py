@@ -6,6 +6,7 @@ the logic around them (matching blocks to files, undo, pipes, budgets) is checke
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -268,3 +269,102 @@ def test_a_failing_test_offers_the_fix_loop_and_applies_its_fix(home, tmp_path, 
     assert "1 failed" in r.stdout and "applied to calc.py" in r.stderr
     assert (proj / "calc.py").read_text() == "def add(a, b):\n    return a + b\n"
     assert "the check passes" in r.stderr  # the second /test
+
+
+# -- one-shot turns from scripts: --message, --message-file, --test --------------------------
+
+
+def test_messages_are_one_turn_each_and_a_message_file_keeps_its_newlines(home, tmp_path, scripted):
+    model, calls = scripted("one", "two", "three")
+    proj = git_project(tmp_path, {"greet.py": GREET})
+    task = "Rename greet to welcome.\n\nKeep the message:\n    Hello NAME\n"
+    (proj / "task.md").write_text(task)
+    args = ["chat", "--model", model, "--message", "first", "--message", "second", "--message-file", "task.md"]
+    r = run_inprocess(args, home, proj, stdin="never read\n")
+    assert r.code == 0, r.stderr
+    assert r.stdout == "one\ntwo\nthree\n"
+    last = [c for c in calls() if c["kind"] == "chat"][-1]["messages"]
+    assert [m["content"] for m in last[1:]] == ["first", "one", "second", "two", task.rstrip("\n")]
+
+
+def test_a_dash_sends_all_of_stdin_as_one_message(home, tmp_path, scripted):
+    model, calls = scripted("done")
+    proj = git_project(tmp_path, {"greet.py": GREET})
+    trace = 'Traceback (most recent call last):\n  File "greet.py", line 2\nNameError: x\n'
+    r = run_inprocess(["chat", "--model", model, "--message-file", "-"], home, proj, stdin=trace)
+    assert r.code == 0, r.stderr
+    assert [c for c in calls() if c["kind"] == "chat"][0]["messages"][-1]["content"] == trace.rstrip("\n")
+    r = run_inprocess(["chat", "--model", model, "--message", "-", "--message-file", "-"], home, proj, stdin="x\n")
+    assert r.code == 2 and "stdin holds one message" in r.stderr
+
+
+def test_bad_one_shot_arguments_fail_before_the_model_loads(home, tmp_path, scripted):
+    model, calls = scripted("never")
+    proj = git_project(tmp_path, {"greet.py": GREET})
+    (proj / "blank.md").write_text("\n  \n")
+    for args, words in [
+        (["--message-file", "missing.md"], "file not found"),
+        (["--message-file", "blank.md"], "message 1 is empty"),
+        (["--message", "hi", "--test", " "], "--test needs a command"),
+    ]:
+        r = run_inprocess(["chat", "--model", model, *args], home, proj)
+        assert r.code == 2 and words in r.stderr, (args, r.stderr)
+    r = run_inprocess(["chat", "--model", model, "--message", "-"], home, proj)  # stdin is a terminal
+    assert r.code == 2 and "which is a terminal" in r.stderr
+    assert not calls()
+
+
+def test_one_shot_exit_codes_say_applied_not_applied_and_no_change(home, tmp_path, scripted):
+    reply = fenced('def greet(name):\n    return "Hi " + name\n', "greet.py")
+    model, _ = scripted(reply)
+    proj = git_project(tmp_path, {"greet.py": GREET})
+    r = run_inprocess(["chat", "--model", model, "greet.py", "--message", "make it Hi"], home, proj, stdin="")
+    assert r.code == 1 and "not applied" in r.stderr, r.stderr  # a pipe, no --yes: shown, not applied
+    assert (proj / "greet.py").read_text() == GREET
+    r = run_inprocess(["chat", "--model", model, "greet.py", "--message", "make it Hi", "--yes"], home, proj)
+    assert r.code == 0 and "applied to greet.py" in r.stderr, r.stderr
+    assert "Hi " in (proj / "greet.py").read_text()
+    model, _ = scripted("It greets.")
+    r = run_inprocess(["chat", "--model", model, "greet.py", "--message", "what does it do?", "--yes"], home, proj)
+    assert r.code == 0 and r.stdout == "It greets.\n"
+    broken = fenced('def greet(name):\n    return "Hi " +\n', "greet.py")  # does not parse: refused
+    model, _ = scripted(broken)
+    r = run_inprocess(["chat", "--model", model, "greet.py", "--message", "break it", "--yes"], home, proj)
+    assert r.code == 1, r.stderr
+    assert "Hi " in (proj / "greet.py").read_text()
+
+
+CALC = "def add(a, b):\n    return a - b\n"
+CALC_TEST = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+CHECK = f"{sys.executable} -m pytest -q -p no:cacheprovider test_calc.py"
+
+
+@pytest.mark.slow
+def test_test_runs_after_the_change_and_a_failure_gets_one_more_turn(home, tmp_path, scripted):
+    wrong = fenced("def add(a, b):\n    return a * b\n", "calc.py")
+    right = fenced("def add(a, b):\n    return a + b\n", "calc.py")
+    model, calls = scripted(wrong, right)
+    proj = git_project(tmp_path, {"calc.py": CALC, "test_calc.py": CALC_TEST})
+    args = ["chat", "--model", model, "calc.py", "--message", "fix add", "--test", CHECK, "--yes"]
+    r = run_inprocess(args, home, proj)
+    assert r.code == 0, r.stderr
+    assert "fails (exit code 1)" in r.stderr and "one more turn" in r.stderr and "passes" in r.stderr
+    assert (proj / "calc.py").read_text() == "def add(a, b):\n    return a + b\n"
+    second = [c for c in calls() if c["kind"] == "chat"][1]["messages"][-1]["content"]
+    assert "I ran `" in second and "assert 6 == 5" in second and "Fix the code" in second  # the output went in
+
+
+@pytest.mark.slow
+def test_a_check_still_failing_after_the_retry_is_exit_4_and_runs_even_without_a_change(home, tmp_path, scripted):
+    wrong = fenced("def add(a, b):\n    return a * b\n", "calc.py")
+    model, calls = scripted(wrong, wrong)
+    proj = git_project(tmp_path, {"calc.py": CALC, "test_calc.py": CALC_TEST})
+    args = ["chat", "--model", model, "calc.py", "--message", "fix add", "--test", CHECK, "--yes"]
+    r = run_inprocess(args, home, proj)
+    assert r.code == 4 and "still fails" in r.stderr, r.stderr
+    assert len([c for c in calls() if c["kind"] == "chat"]) == 2  # one retry, not more
+    model, calls = scripted("I would not change anything.", right := fenced("def add(a, b):\n    return a + b\n"))
+    (proj / "calc.py").write_text(CALC)
+    r = run_inprocess(["chat", "--model", model, "calc.py", "--message", "look", "--test", CHECK, "--yes"], home, proj)
+    assert r.code == 0, r.stderr  # no change in the turn: the check ran at the end, failed, one more turn fixed it
+    assert (proj / "calc.py").read_text() == right.split("```python\n")[1].split("```")[0]

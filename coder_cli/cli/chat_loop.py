@@ -29,20 +29,27 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+AUTO_TEST_MESSAGE = "The check above fails after your change. Fix the code so that it passes."
+
+
 def suggest(word: str) -> str | None:
     close = difflib.get_close_matches(word, list(COMMANDS), n=1, cutoff=0.5)
     return close[0] if close else None
 
 
 class ChatLoop:
-    def __init__(self, rt, session, store, *, yes: bool, interactive: bool, cwd: Path) -> None:
+    def __init__(self, rt, session, store, *, yes: bool, interactive: bool, cwd: Path, test: str | None = None) -> None:
         self.rt, self.session, self.store = rt, session, store
         self.env, self.diag = rt.env, rt.diag
         self.yes = yes
         self.interactive = interactive
         self.cwd = cwd
+        self.test = test  # --test: run after each turn that applied a change
         self.prompt = None
+        self.script = False  # run_script: the turns come from the command line
         self._bar = ""
+        self.applied = self.not_applied = 0  # proposed changes, for the one-shot exit code
+        self.test_ok: bool | None = None  # the last --test run (None: not run yet)
 
     # -- input -------------------------------------------------------------------------
     def run(self) -> int:
@@ -75,6 +82,24 @@ class ChatLoop:
         finally:
             self.store.save(self.session.data)
         return 0
+
+    def run_script(self, messages: list[str]) -> int:
+        """One-shot: each of MESSAGES as a turn (a slash command is run as one), then --test when no
+        turn ran it. Exit code: 4 when --test fails at the end, 1 when a proposed change was not
+        applied (refused, declined, or nobody to ask without --yes), else 0. Errors end the run."""
+        self.script = True
+        try:
+            for text in messages:
+                if not self.handle(text.strip("\n")):
+                    break
+                self.store.save(self.session.data)
+            if self.test and self.test_ok is None:
+                self.auto_test(retry=True)
+        finally:
+            self.store.save(self.session.data)
+        if self.test and not self.test_ok:
+            return 4
+        return 1 if self.not_applied else 0
 
     def _read(self) -> str | None:
         if self.prompt is not None:
@@ -143,7 +168,7 @@ class ChatLoop:
         self.env.stdout.flush()
 
     # -- a turn --------------------------------------------------------------------------
-    def turn(self, question: str) -> None:
+    def turn(self, question: str, retry: bool = True) -> None:
         from coder_cli.ui.stream import make_sink
 
         sink = make_sink(self.env)
@@ -163,27 +188,59 @@ class ChatLoop:
                 f"{st.prompt_tokens:,} prompt tokens ({st.cached_tokens:,} cached) · first token {st.prompt_s:.2f} s · "
                 f"{st.completion_tokens} tokens{rate}"
             )
+        applied = False
         for edit in result.edits:
-            self.offer(edit)
+            applied = self.offer(edit) or applied
+        if applied and self.test:
+            self.auto_test(retry)
 
-    def offer(self, edit) -> None:
+    def auto_test(self, retry: bool) -> None:
+        """--test after a change: run it; when it fails and RETRY, one more turn with its output
+        (as Aider's --auto-test does), which runs it again without a further retry."""
+        code, output = self.session.shell(self.test)
+        self.test_ok = code == 0
+        if self.test_ok:
+            self.diag.note(f"`{self.test}` passes")
+            return
+        last = next((ln for ln in reversed(output.splitlines()) if ln.strip()), "(no output)")
+        if not retry:
+            self.diag.warn(f"`{self.test}` still fails (exit code {code}): {last.strip()}")
+            return
+        self.diag.note(f"`{self.test}` fails (exit code {code}): {last.strip()}; one more turn with its output")
+        self.session.attach(self.test, code, output)
+        before = self.applied
+        self.turn(AUTO_TEST_MESSAGE, retry=False)
+        if self.applied == before:
+            self.diag.warn(f"`{self.test}` still fails: the turn with its output changed nothing")
+
+    def offer(self, edit) -> bool:
         """The one write path (`actions.proposal`), with the chat's consent: the diff always shown,
-        the prompt's y/N, "applied", /undo."""
-        from coder_cli.actions.proposal import apply
+        the prompt's y/N, "applied", /undo. True when the change was written."""
+        from coder_cli.actions.proposal import Outcome, apply
         from coder_cli.fs.atomic_write import WriteRefused
 
+        # a session: its prompt's y/N; one-shot: the terminal's y/N when there is one; a pipe: nobody
+        ask = {"ask": self.prompt.confirm} if self.prompt is not None else {} if self.script else {"ask": None}
         consent = self.rt.consent(
             yes=self.yes,
-            ask=self.prompt.confirm if self.interactive else None,
+            **ask,
             pipe=None,
             words="apply",
             undo_hint="/undo reverts it",
             no_terminal_hint="start the chat with --yes to apply changes",
         )
         try:
-            apply(self.session.proposal(edit), consent, self.session.write)
+            outcome = apply(self.session.proposal(edit), consent, self.session.write)
         except WriteRefused as exc:
             self.diag.warn(exc.message)
+            self.not_applied += 1
+            return False
+        if outcome is Outcome.WRITTEN:
+            self.applied += 1
+            return True
+        if outcome is not Outcome.UNCHANGED:
+            self.not_applied += 1
+        return False
 
     # -- commands ------------------------------------------------------------------------
     def _words(self, arg: str, what: str) -> list[str]:

@@ -75,6 +75,43 @@ def test_stdin_json_answers_three_requests_in_one_process(model_home, tmp_path):
     assert "0" in answers[2]["completion"] and "\n" not in answers[2]["completion"]
 
 
+COUNTDOWN = """def countdown(n):
+    steps = []
+    while n > 0:
+        steps.append(n)
+    return steps
+"""
+
+
+def test_at_the_end_of_a_finished_line_the_next_line_is_proposed(model_home, tmp_path):
+    # Where an editor most often asks: right after the user finished a line, no newline typed.
+    proj = _proj(tmp_path, {"countdown.py": COUNTDOWN})
+    r = run_cli(["complete", "countdown.py:4", "--json"], model_home, cwd=proj)  # after `steps.append(n)`
+    assert r.code == 0, r.stderr
+    fill = json.loads(r.stdout)["fills"][0]
+    assert fill["mode"] == "line"
+    text = fill["completion"]
+    assert text.startswith("\n") and text.strip(), text  # a new line, not the (empty) rest of this one
+    assert "\n" not in text.strip("\n"), text  # one line
+    assert text.lstrip("\n").startswith("        "), text  # at the loop body's depth
+    lines = COUNTDOWN.split("\n")
+    compile("\n".join(lines[:4]) + text + "\n" + "\n".join(lines[4:]), "countdown.py", "exec")
+    # At the end of a line that opens a block with nothing under it yet: the block.
+    opener = "def countdown(n):\n    while n > 0:\n    return n\n"
+    (proj / "opener.py").write_text(opener)
+    r = run_cli(["complete", "opener.py:2", "--json"], model_home, cwd=proj)
+    assert r.code == 0, r.stderr
+    fill = json.loads(r.stdout)["fills"][0]
+    assert fill["mode"] == "block" and fill["completion"].startswith("\n        "), fill
+    compile(opener.replace("n > 0:", "n > 0:" + fill["completion"]), "opener.py", "exec")
+    # At the end of `while n > 0:` whose body is already there: a new first line of it, not a block.
+    r = run_cli(["complete", "countdown.py:3", "--json"], model_home, cwd=proj)
+    assert r.code == 0, r.stderr
+    fill = json.loads(r.stdout)["fills"][0]
+    assert fill["mode"] == "line" and fill["completion"].startswith("\n        "), fill
+    assert "\n" not in fill["completion"].strip("\n"), fill
+
+
 def test_the_prompt_uses_the_real_special_tokens_repo_name_and_path(engine, tmp_path):
     from coder_cli.actions.complete import Completer, FillRequest
 

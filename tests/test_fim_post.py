@@ -35,6 +35,8 @@ def test_done_stops_a_line_at_its_end_and_a_block_at_its_dedent():
 def test_done_after_a_finished_line_waits_for_the_new_line():
     cur = cursor("x = compute()", "\n")
     assert not done("\n", cur, "line")
+    assert not done("\n\n", cur, "line")  # a blank line first: the next line is still to come
+    assert not done("\n  \n", cur, "line")
     assert done("\nprint(x)\n", cur, "line")
 
 

@@ -26,7 +26,7 @@ from coder_cli.fs.text_file import read_text
 
 CONTEXT_TOKENS = 1024  # cross-file context (the --budget default on the CPU)
 PREFIX_TOKENS = 1024  # the code above the cursor
-SUFFIX_TOKENS = 64  # the code below it: read again on every request, so kept short
+SUFFIX_TOKENS = 256  # the code below it: read again on every request (see fim_cursor.py for why 256)
 MAX_TOKENS = {"line": 96, "block": 320}
 CANDIDATES = 3  # the greedy fill, then samples when a fill breaks the parse
 SAMPLE_TEMPERATURE = 0.6

@@ -36,7 +36,7 @@ def complete(
     """Fill in the middle: the code at a position, or at each <FILL> marker, with context from the repository.
 
     \b
-    coder complete app.py:42             # the rest of line 42, printed
+    coder complete app.py:42             # at the end of line 42: its rest, or the next line
     coder complete app.py:42:9 --mode block
     coder complete app.py --write        # fill every <FILL> marker, show the diff, ask
     coder complete --stdin-json          # editors: see the README's protocol

@@ -85,20 +85,21 @@ def auto_indent(cur: Cursor) -> str:
 def choose_mode(cur: Cursor, mode: str = "auto") -> str:
     """``line`` or ``block`` for MODE at CUR (``auto`` decides from the text around the cursor).
 
-    A block only where the cursor opens one: at the end of a line that ends with a block
-    opener, or on an empty line below one whose body is still empty. Everywhere else a
-    line: measured on HumanEval infilling, the 0.5B model rarely stops on its own after
-    the lines a hole needs, and a line is what an editor's completion key asks for.
+    A block only where the cursor opens one whose body is still empty: at the end of a line
+    that ends with a block opener, or on an empty line below one. Everywhere else a line
+    (at the end of a finished line, the next line, starting with the newline): measured on
+    HumanEval infilling, the 0.5B model rarely stops on its own after the lines a hole
+    needs, and a line is what an editor's completion key asks for.
     """
     if mode != "auto":
         return mode
-    if cur.before.strip():
-        return "block" if not cur.after.strip() and _OPENERS.search(cur.before.rstrip()) else "line"
-    if not cur.after.strip() and _OPENERS.search(cur.prev.rstrip()):
-        below = cur.next_lines[0] if cur.next_lines else ""
-        if not below or _indent(below) <= _indent(cur.prev):
-            return "block"  # an empty body: write it
-    return "line"
+    header = cur.before if cur.before.strip() else cur.prev
+    if cur.after.strip() or not _OPENERS.search(header.rstrip()):
+        return "line"
+    below = cur.next_lines[0] if cur.next_lines else ""
+    if not below or _indent(below) <= _indent(header):
+        return "block"  # an empty body: write it
+    return "line"  # the body is there: a line (at the end of the opener, a new first line of it)
 
 
 def finish(raw: str, cur: Cursor, mode: str) -> str:
@@ -124,21 +125,26 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" \t"))
 
 
+_BLANK_LINES = re.compile(r"(?:[ \t]*\n)*")
+
+
 def _line_start(text: str, cur: Cursor) -> int:
-    """Where the line a line fill keeps begins in TEXT: after the newline that starts a new line
-    after a finished one, after the blank lines the model writes on an empty line, else at 0."""
+    """Where the line a line fill keeps begins in TEXT: at 0 mid-line (the rest of the line) and
+    where the model goes on with the cursor's line; else after the blank lines it writes first
+    (after a finished line, the newline that starts the next one and any blank line after it)."""
     if cur.after.strip():
         return 0
-    if cur.before.strip():
-        return 1 if text.startswith("\n") else 0
-    return len(text) - len(text.lstrip("\n"))
+    if cur.before.strip() and not re.match(r"[ \t]*\n", text):
+        return 0
+    return _BLANK_LINES.match(text).end()
 
 
 def _line(text: str, cur: Cursor) -> str:
     start = _line_start(text, cur)
     first = text[start:].partition("\n")[0]
     if cur.before.strip() and start:
-        return "\n" + first  # a new line after a finished one
+        # a new line after a finished one (with one blank line above it where the model wrote one)
+        return "\n" * min(text[:start].count("\n"), 2) + first
     # (on an empty line the model's blank lines are skipped: its first line of code is the fill)
     if cur.at_line_start and cur.after.strip():
         if first.strip() == cur.after.strip():

@@ -94,6 +94,9 @@ _coder_chat() {
     '(--session -S)-S[Resume the session NAME, or start it]:session: ' \
     '(--yes -y)--yes[Apply proposed changes and run /run commands without asking]' \
     '(--yes -y)-y[Apply proposed changes and run /run commands without asking]' \
+    '*--message[Send TEXT as one turn, then leave (repeatable\: one turn each; '\''-'\''\: all of stdin as one)]:message: ' \
+    '*--message-file[Send the whole file as one turn (repeatable; after the --message turns; '\''-'\''\: stdin)]:message-file: ' \
+    '(--test)--test[Run CMD after each turn that applied a change; when it fails, one more turn with its output]:test: ' \
     '(--map-tokens)--map-tokens[Token budget of the repository map; 0 for none]:map-tokens: ' \
     '(--prewarm --no-prewarm)--prewarm[Read the known context while you type (default\: on at a terminal)]' \
     '(--prewarm --no-prewarm)--no-prewarm[Opposite of --prewarm]' \

@@ -351,7 +351,7 @@ def test_test_runs_after_the_change_and_a_failure_gets_one_more_turn(home, tmp_p
     assert "fails (exit code 1)" in r.stderr and "one more turn" in r.stderr and "passes" in r.stderr
     assert (proj / "calc.py").read_text() == "def add(a, b):\n    return a + b\n"
     second = [c for c in calls() if c["kind"] == "chat"][1]["messages"][-1]["content"]
-    assert "I ran `" in second and "assert 6 == 5" in second and "Fix the code" in second  # the output went in
+    assert "I ran `" in second and "assert 6 == 5" in second and "so that it passes" in second  # the output went in
 
 
 @pytest.mark.slow

@@ -29,7 +29,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-AUTO_TEST_MESSAGE = "The check above fails after your change. Fix the code so that it passes."
+AUTO_TEST_MESSAGE = (
+    "The check above fails after your change. Change the code of the files in the chat so that it passes; "
+    "the tests are right as they are."
+)
 
 
 def suggest(word: str) -> str | None:

@@ -154,6 +154,7 @@ _coder_complete() {
     '(--json)--json[Print the result as JSON]' \
     '(--stdin-json)--stdin-json[Editor mode\: one JSON request per stdin line, one JSON answer per line]' \
     '(--budget)--budget[Tokens of cross-file context (0\: none)]:budget: ' \
+    '(--suffix-tokens)--suffix-tokens[Tokens of the code below the cursor the model sees (default 256; read again on every request\: fewer is faster, and worse)]:suffix-tokens: ' \
     '(--model -m)--model[Model id, alias (see `coder models list`) or path to a .gguf file]:model:_coder__values_1' \
     '(--model -m)-m[Model id, alias (see `coder models list`) or path to a .gguf file]:model:_coder__values_1' \
     '(--gpu-layers)--gpu-layers[Layers to offload to the GPU\: auto, -1 (all) or N]:gpu-layers: ' \

@@ -256,3 +256,18 @@ def test_a_bug_in_one_request_is_an_internal_error_answer(tmp_path):
         _BrokenCompleter(), FillCache(), json.dumps({"id": 7, "path": "f.py", "prefix": "", "suffix": ""}), tmp_path
     )
     assert answer == {"error": "internal error: KeyError: 'a bug'", "code": 4, "id": 7}
+
+
+def test_suffix_tokens_sets_how_much_code_below_the_model_sees(tmp_path, home, scripted):
+    below = "".join(f"    step_{i}()\n" for i in range(200))
+    proj = _proj(tmp_path, {"long.py": "def run():\n    start()\n" + below})
+    shown = []
+    for n in (8, None):
+        model, calls = scripted("    begin()", fim=True)
+        extra = ["--suffix-tokens", str(n)] if n else []
+        r = run_inprocess(["complete", "long.py:2", "-m", model, *extra], home, proj, stdin="")
+        assert r.code == 0, r.stderr
+        shown.append(len(calls()[-1]["tokens"]))
+    assert shown[0] < 20 and shown[1] > 100, shown  # 8 tokens: 4 lines below; the default 256: over 100 of them
+    r = run_inprocess(["complete", "long.py:2", "-m", model, "--suffix-tokens", "0"], home, proj, stdin="")
+    assert r.code == 2 and "--suffix-tokens must be from 1 to 8192" in r.stderr

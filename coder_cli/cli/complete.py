@@ -31,6 +31,15 @@ def complete(
         bool, typer.Option("--stdin-json", help="Editor mode: one JSON request per stdin line, one JSON answer per line.")
     ] = False,
     budget: Annotated[int, typer.Option("--budget", help="Tokens of cross-file context (0: none).")] = 1024,
+    suffix_tokens: Annotated[
+        int | None,
+        typer.Option(
+            "--suffix-tokens",
+            help="Tokens of the code below the cursor the model sees (default 256; read again on every request: "
+            "fewer is faster, and worse).",
+            show_default=False,
+        ),
+    ] = None,
     engine: dict | None = None,
 ) -> int:
     """Fill in the middle: the code at a position, or at each <FILL> marker, with context from the repository.
@@ -41,20 +50,23 @@ def complete(
     coder complete app.py --write        # fill every <FILL> marker, show the diff, ask
     coder complete --stdin-json          # editors: see the README's protocol
     """
-    from coder_cli.actions.complete import MODES, Completer
+    from coder_cli.actions.complete import MODES, SUFFIX_TOKENS, Completer
 
     rt = runtime(ctx, **engine)
     if mode not in MODES:
         raise UsageError(f"unknown --mode {mode!r}", f"use one of: {', '.join(MODES)}")
     if yes and not write:
         raise UsageError("--yes only goes with --write")
+    suffix_tokens = SUFFIX_TOKENS if suffix_tokens is None else suffix_tokens
+    if not 1 <= suffix_tokens <= 8192:
+        raise UsageError("--suffix-tokens must be from 1 to 8192")
     if stdin_json:
         if target or write:
             raise UsageError("--stdin-json takes its requests from stdin: no FILE, no --write")
         from coder_cli.actions.complete_json import serve
 
         # An editor waits on every answer: no sampled candidates (a fill one level off is still moved).
-        completer = Completer(rt.load_engine(), rt.home, budget=budget, candidates=1)
+        completer = Completer(rt.load_engine(), rt.home, budget=budget, suffix_tokens=suffix_tokens, candidates=1)
         try:
             serve(completer, rt.env.stdin, rt.env.stdout, rt.env.cwd)
         finally:
@@ -65,7 +77,7 @@ def complete(
     from coder_cli.actions.complete import CompletionJob
 
     job = CompletionJob.from_target(rt.env.cwd, target, mode)  # (checked before the model loads)
-    completer = Completer(rt.load_engine(), rt.home, budget=budget)
+    completer = Completer(rt.load_engine(), rt.home, budget=budget, suffix_tokens=suffix_tokens)
     progress = rt.diag.note if rt.env.stderr_isatty else (lambda msg: None)
     try:
         new_text, fills = job.run(completer, progress)

@@ -181,9 +181,12 @@ def _balanced(line: str) -> bool:
 
 def _block(text: str, cur: Cursor) -> str:
     lines = text.split("\n")
-    if cur.before.strip():
+    if cur.before.strip() and _OPENERS.search(cur.before.rstrip()):
         header = _indent(cur.before)
         floor = header + 1  # the body is deeper than its header line
+    elif cur.before.strip():  # after a finished line: the lines that follow, at the depth the model writes them
+        first = next((ln for ln in lines[1:] if ln.strip()), "")
+        floor = header = _indent(first.expandtabs(cur.width))
     elif cur.before:
         floor = header = len(cur.before.expandtabs(cur.width))
     else:

@@ -134,9 +134,7 @@ def _line_start(text: str, cur: Cursor) -> int:
     (after a finished line, the newline that starts the next one and any blank line after it)."""
     if cur.after.strip():
         return 0
-    if cur.before.strip() and not re.match(r"[ \t]*\n", text):
-        return 0
-    return _BLANK_LINES.match(text).end()
+    return _BLANK_LINES.match(text).end()  # 0 where the model goes on with the cursor's line
 
 
 def _line(text: str, cur: Cursor) -> str:

@@ -42,6 +42,14 @@ def env_with(home: Path | None = None, **extra: str) -> dict[str, str]:
     return env
 
 
+def commit_all(folder: Path, message: str) -> None:
+    """FOLDER made a git repository with everything in it committed (as the user "bench")."""
+    git = ["git", "-C", str(folder), "-c", "user.name=bench", "-c", "user.email=bench@example.com"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", message], check=True)
+
+
 def median(xs: list[float]) -> float:
     return statistics.median(xs) if xs else float("nan")
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -34,7 +35,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import coder_cmd, env_with, machine, median, raw_llama, store_path, table  # noqa: E402
+from _common import coder_cmd, commit_all, env_with, machine, median, raw_llama, store_path, table  # noqa: E402
 
 PRACTICE = Path(__file__).resolve().parent / "practice"
 TIMEOUT = 900
@@ -57,10 +58,7 @@ def workspace(src: Path, dst: Path) -> None:
     dst.mkdir(parents=True)
     for name in (f"{src.name}.py", f"test_{src.name}.py"):
         shutil.copy(src / name, dst / name)
-    git = ["git", "-C", str(dst), "-c", "user.name=bench", "-c", "user.email=bench@example.com"]
-    subprocess.run([*git, "init", "-q"], check=True)
-    subprocess.run([*git, "add", "-A"], check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "stub"], check=True)
+    commit_all(dst, "stub")
 
 
 def check(repo: Path, name: str) -> list[str]:
@@ -80,7 +78,7 @@ def prompt(src: Path) -> str:
 
 def run_coder(src: Path, repo: Path, home: Path, model: str) -> dict:
     (repo / ".git" / "prompt.md").write_text(prompt(src))  # inside .git: not a file of the project
-    test = " ".join(check(repo, src.name))
+    test = shlex.join(check(repo, src.name))
     args = ["chat", f"{src.name}.py", "--message-file", ".git/prompt.md", "--test", test, "--yes"]
     args += ["--model", model, "--temperature", "0", "--no-prewarm"]
     t0 = time.perf_counter()

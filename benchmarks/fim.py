@@ -53,8 +53,11 @@ def norm(code: str) -> list[str]:
     return lines
 
 
-def passes(task: dict, fill: str, timeout: float = 10.0) -> bool:
-    program = task["prompt"] + fill + task["suffix"] + "\n\n" + task["test"] + f"\n\ncheck({task['entry_point']})\n"
+def passes(task: dict, fill: str, timeout: float = 10.0, prefix: str | None = None, suffix: str | None = None) -> bool:
+    """Whether PREFIX + FILL + SUFFIX (by default the task's own prompt and suffix) passes TASK's tests."""
+    prefix = task["prompt"] if prefix is None else prefix
+    suffix = task["suffix"] if suffix is None else suffix
+    program = prefix + fill + suffix + "\n\n" + task["test"] + f"\n\ncheck({task['entry_point']})\n"
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as fh:
         fh.write(program)
     try:

@@ -30,7 +30,6 @@ import argparse
 import json
 import random
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,7 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine, median, store_path, table  # noqa: E402
-from fim import DATA, load, norm  # noqa: E402
+from fim import DATA, load, norm, passes  # noqa: E402
 
 LAYOUTS = ("a", "b", "c")
 
@@ -51,7 +50,7 @@ def layout(task: dict, which: str) -> tuple[str, str, str]:
     if which == "b":
         before = prompt[:-1].rsplit("\n", 1)[-1]
         return prompt[:-1], "\n" + suffix, before
-    indent = hole[: len(hole) - len(hole.lstrip(" \t"))]
+    indent = _indent_of(hole)
     return prompt + indent, "\n" + suffix, indent
 
 
@@ -61,8 +60,11 @@ def expected_fill(task: dict, which: str) -> str:
         return hole
     if which == "b":
         return "\n" + hole[:-1]
-    indent = hole[: len(hole) - len(hole.lstrip(" \t"))]
-    return hole[len(indent) : -1]
+    return hole[len(_indent_of(hole)) : -1]
+
+
+def _indent_of(line: str) -> str:
+    return line[: len(line) - len(line.lstrip(" \t"))]
 
 
 def bare_fill(engine, prefix: str, suffix: str, which: str, block: bool) -> tuple[str, float]:
@@ -86,17 +88,6 @@ def bare_fill(engine, prefix: str, suffix: str, which: str, block: bool) -> tupl
         if which == "a" and raw.strip():
             raw = raw.lstrip("\n") + "\n"
     return raw, time.perf_counter() - t0
-
-
-def passes(program: str, timeout: float = 10.0) -> bool:
-    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as fh:
-        fh.write(program)
-    try:
-        return subprocess.run([sys.executable, fh.name], capture_output=True, timeout=timeout).returncode == 0
-    except subprocess.TimeoutExpired:
-        return False
-    finally:
-        Path(fh.name).unlink()
 
 
 def main() -> None:
@@ -144,7 +135,7 @@ def main() -> None:
             else:
                 text, seconds = bare_fill(engine, prefix, suffix, args.layout, block)
             exact = norm(before + text if args.layout == "c" else text) == norm(task["canonical_solution"])
-            ok = passes(prefix + text + suffix + "\n\n" + task["test"] + f"\n\ncheck({task['entry_point']})\n")
+            ok = passes(task, text, prefix=prefix, suffix=suffix)
             s = score[p]
             s["exact"] += exact
             s["pass"] += ok

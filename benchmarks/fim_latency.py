@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REPO, coder_cmd, env_with, machine, store_path, table  # noqa: E402
+from _common import REPO, coder_cmd, commit_all, env_with, machine, store_path, table  # noqa: E402
 
 POSITIONS = 20
 
@@ -34,10 +34,7 @@ def snapshot(dst: Path) -> None:
     dst.mkdir(parents=True)
     archive = subprocess.run(["git", "-C", str(REPO), "archive", "HEAD"], capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(dst)], input=archive, check=True)
-    git = ["git", "-C", str(dst), "-c", "user.name=bench", "-c", "user.email=bench@example.com"]
-    subprocess.run([*git, "init", "-q"], check=True)
-    subprocess.run([*git, "add", "-A"], check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "snapshot"], check=True)
+    commit_all(dst, "snapshot")
 
 
 def walk(lines: list[str], start: int, step: int, count: int = POSITIONS) -> list[int]:

@@ -8,7 +8,11 @@ once and asks for the fixed function: no context, no loop. Every file not
 reported fixed must be byte-identical to before (asserted), and a fix counts
 only when the tests pass and the test file is untouched.
 
+Prints the totals, then the same by bug type (HumanEvalFix's six kinds), and which
+kind of candidate repaired each bug (a fill of a line, an edit, an insertion, a rewrite).
+
 Usage: python benchmarks/repair.py [--model default] [--limit N] [--seed 0] [--paths coder,naive]
+                                   [--bug-type "missing logic"]
 """
 
 from __future__ import annotations
@@ -76,9 +80,15 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--paths", default="coder,naive")
+    ap.add_argument("--bug-type", default="", help="only the bugs of this HumanEvalFix bug type")
+    ap.add_argument("--tasks", default="", help="only these task ids, comma-separated (Python/5,Python/10)")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     tasks = [json.loads(line) for line in args.data.read_text().splitlines() if line.strip()]
+    if args.bug_type:
+        tasks = [t for t in tasks if t["bug_type"] == args.bug_type]
+    if args.tasks:
+        tasks = [t for t in tasks if t["task_id"] in args.tasks.split(",")]
     if args.limit:
         tasks = sorted(random.Random(args.seed).sample(tasks, args.limit), key=lambda t: int(t["task_id"].split("/")[1]))
     paths = args.paths.split(",")
@@ -91,7 +101,8 @@ def main() -> None:
     fixed = {p: 0 for p in paths}
     times: list[float] = []
     fixed_times: list[float] = []
-    by = {"line round": 0, "rewrite": 0}
+    by: dict[str, int] = {}
+    types: dict[str, dict[str, int]] = {}
     out = args.out.open("w") if args.out else None
     for i, task in enumerate(tasks, 1):
         row = {"task_id": task["task_id"], "bug_type": task["bug_type"]}
@@ -138,12 +149,18 @@ def main() -> None:
             fixed["coder"] += ok
             if ok:
                 fixed_times.append(times[-1])
-                by["rewrite" if passed and passed[0].startswith("rewrite") else "line round"] += 1
+                kind = _kind(passed[0] if passed else "")
+                row["how"] = passed[0] if passed else ""
+                by[kind] = by.get(kind, 0) + 1
         if "naive" in paths:
             folder = work / f"naive-{i}"
             write_project(task, folder)
             row["naive"] = naive(llm, task, folder)
             fixed["naive"] += row["naive"]
+        counts = types.setdefault(task["bug_type"], {"n": 0, **{p: 0 for p in paths}})
+        counts["n"] += 1
+        for p in paths:
+            counts[p] += bool(row[p])
         if out:
             out.write(json.dumps(row) + "\n")
         print(
@@ -157,11 +174,26 @@ def main() -> None:
     print(f"model: {model_path.name}, {n} tasks" + (f" (random subset, seed {args.seed})" if args.limit else "") + "\n")
     rows = [[p, f"{fixed[p]}/{n}", f"{100 * fixed[p] / n:.1f}"] for p in paths]
     print(table(["path", "repaired", "%"], rows))
+    print()
+    type_rows = [[t, str(c["n"]), *(f"{c[p]}/{c['n']}" for p in paths)] for t, c in sorted(types.items())]
+    print(table(["bug type", "tasks", *paths], type_rows))
     if times:
         print(f"\ncoder fix: median wall time per task {median(times):.1f} s, per repaired task {median(fixed_times):.1f} s")
-        print(f"repaired by the line round: {by['line round']}, by a rewrite: {by['rewrite']}")
+        print("repaired by: " + ", ".join(f"{k} {v}" for k, v in sorted(by.items(), key=lambda kv: -kv[1])))
     if len(paths) == 2:
         print(f"coder - naive: {100 * (fixed['coder'] - fixed['naive']) / n:+.1f} points (goal: >= +15)")
+
+
+def _kind(how: str) -> str:
+    """The kind of candidate an attempt's description names ("line 3 edited (wrap)" -> "edit: wrap")."""
+    if how.startswith("rewrite"):
+        return "rewrite"
+    if "edited (" in how:
+        return "edit: " + how.split("edited (", 1)[1].rstrip(")")
+    for word in ("refilled", "changed", "deleted", "inserted"):
+        if word in how:
+            return {"refilled": "line fill", "changed": "alternative", "deleted": "deletion", "inserted": "insertion"}[word]
+    return how or "?"
 
 
 if __name__ == "__main__":

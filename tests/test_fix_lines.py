@@ -107,8 +107,33 @@ def test_a_wrong_value_is_repaired_by_refilling_its_line(tmp_path, home, scripte
 def test_a_fill_that_changes_nothing_is_not_checked_and_the_rewrite_follows(tmp_path, home, scripted):
     proj = _case(tmp_path, "wrong_operator")
     good = '```python\ndef area(width, height):\n    """Area of a rectangle."""\n    return width * height\n```\n'
-    model, calls = scripted("    return width + height\n", good, fim=True)
+    # Replies: the hole's fill (the line as it is), an empty fill below it (no insertion), the rewrite.
+    model, calls = scripted("    return width + height\n", "", good, fim=True)
     r = run_inprocess(["fix", "mod.py", TEST, "--yes", "--json", "-m", model], home, proj)
     assert r.code == 0, r.stderr
-    assert [a["how"] for a in json.loads(r.stdout)["attempts"]] == ["rewrite"]
-    assert [c["kind"] for c in calls()] == ["complete", "chat"]
+    hows = [a["how"] for a in json.loads(r.stdout)["attempts"]]
+    # The unchanged fill is not checked; the line's edits are (none passes), then the rewrite is.
+    assert hows[-1] == "rewrite" and "line 3 refilled" not in hows
+    assert "line 3 edited (operator)" in hows and "line 3 deleted" in hows
+    assert [c["kind"] for c in calls()] == ["complete", "complete", "chat"]
+
+
+@pytest.mark.slow
+def test_candidates_that_time_out_end_the_line_round_early(tmp_path, home, scripted):
+    """A loop the one-line candidates do not mend: each of them costs the whole --timeout, so the
+    line round gives way to the rewrite after two."""
+    proj = _case(tmp_path, "endless_loop")
+    good = (
+        "```python\ndef countdown(n):\n    steps = 0\n    while n != 0:\n        n = n - 1\n"
+        "        steps += 1\n    return steps\n```\n"
+    )
+    # One reply for every call: as a fill or an insertion its first line (a fence) does not parse, so
+    # the line round is the edits, most of which loop on; as the rewrite it is right.
+    model, calls = scripted(good, fim=True)
+    r = run_inprocess(["fix", "mod.py", TEST, "--timeout", "5", "--yes", "--json", "-m", model], home, proj)
+    assert r.code == 0, r.stderr
+    attempts = json.loads(r.stdout)["attempts"]
+    line_round = [a for a in attempts if not a["how"].startswith("rewrite")]
+    timed_out = [a for a in line_round if "timed out" in a["summary"]]
+    assert len(timed_out) == 2 and line_round[-1] is timed_out[-1], line_round
+    assert attempts[-1]["how"] == "rewrite" and attempts[-1]["outcome"] == "passed"

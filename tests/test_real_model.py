@@ -245,6 +245,51 @@ def test_score_finds_the_token_the_model_disagrees_with(engine):
     assert all(abs(a.logprob - b.logprob) < 0.05 and a.best == b.best for a, b in zip(again, scores, strict=True))
 
 
+def test_probes_rate_other_tokens_and_the_end_of_the_fill(engine):
+    from coder_cli.actions.fix_lines import _end_ids, _logsumexp, _prompt
+
+    lines = COUNT_UPPER.split("\n")
+    prompt = _prompt(engine, engine.fim_tokens(), lines, 4)
+    original = engine.tokenize(lines[4])
+    two = original.index(engine.tokenize("2")[0])
+    one = engine.tokenize("1")[0]
+    ends = _end_ids(engine)
+    rows = engine.score(prompt, original, {0: ends, two: [original[two], one], len(original): ends})
+    assert len(rows) == len(original) + 1 and rows[-1].token == -1
+    # A probe of the written token is its own rating; the model's "1" beats the written "2".
+    assert abs(rows[two].probes[0] - rows[two].logprob) < 1e-6
+    assert rows[two].probes[1] > rows[two].logprob + 3
+    # After `count += 2` the hole is finished: ending it (a newline or an end token) is what the
+    # model expects, and what it would not do before the line starts.
+    assert _logsumexp(rows[-1].probes) > -0.5 and rows[-1].best in ends
+    assert _logsumexp(rows[0].probes) < -3
+
+
+def test_edits_are_ranked_by_the_model_the_fix_first(engine):
+    """A comparison the wrong way round: of the line's edits the model rates the fix best."""
+    from coder_cli.actions.fix_lines import _end_ids, _prompt, _rated
+    from coder_cli.core.line_edits import edits
+
+    source = (
+        "def clamp_to_zero(values):\n"
+        '    """Replace every negative value by 0."""\n'
+        "    out = []\n"
+        "    for v in values:\n"
+        "        if v > 0:\n"
+        "            out.append(0)\n"
+        "        else:\n"
+        "            out.append(v)\n"
+        "    return out\n"
+    )
+    lines = source.split("\n")
+    prompt = _prompt(engine, engine.fim_tokens(), lines, 4)
+    found = [(e.text, e.kind) for e in edits(source, 4, "python")]
+    rated = _rated(engine, prompt, 4, engine.tokenize(lines[4]), found, _end_ids(engine))
+    best = max((c for c in rated if c.how not in ("deletion", "alternative")), key=lambda c: c.gap)
+    assert best.text.strip() in ("if v < 0:", "if v <= 0:", "if not v > 0:"), [(c.text, c.gap) for c in rated]
+    assert best.gap > 0  # likelier than the written line
+
+
 def test_line_candidates_include_the_fix(engine):
     from coder_cli.actions.fix_lines import candidates, holes
 

@@ -150,6 +150,9 @@ def test_remote_engine_against_coder_serve_is_exact(served):
     cancelled.set()
     assert remote.prefill(engine.tokenize("four five"), cancelled) == 0  # given up at once, not waited for
     assert [s.token for s in remote.score([100], [101, 102])] == [101, 102]
+    # Probes travel both ways: the rated tokens at a position, and after the last one.
+    rows = remote.score([100], [101, 102], {1: [5, 103], 2: [5]})
+    assert [s.probes for s in rows] == [(), (-1.0, -5.0), (-1.0,)] and rows[-1].token == -1
 
 
 def test_queue_serves_in_arrival_order():
@@ -553,6 +556,7 @@ def test_serve_loads_its_model_here_even_when_the_backend_is_remote(tmp_path, sc
         ("/coder/prefill", {"tokens": [100, 2**31]}),
         ("/coder/score", {"prompt": [100], "continuation": [151_936]}),
         ("/coder/score", {"prompt": [-1], "continuation": [100]}),
+        ("/coder/score", {"prompt": [100], "continuation": [100], "probes": {"1": [151_936]}}),
     ],
 )
 def test_token_ids_outside_the_vocabulary_are_refused(served, route, body):

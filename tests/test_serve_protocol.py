@@ -12,6 +12,7 @@ from coder_cli.actions.serve.protocol import (
     messages_from,
     origin_allowed,
     params_from,
+    probe_map,
     stream_flags,
     token_list,
 )
@@ -88,6 +89,14 @@ def test_token_lists_stay_inside_the_vocabulary():
     for bad in ([10], [1, -1], [10**30]):
         with pytest.raises(UsageError, match="outside the vocabulary"):
             token_list(bad, "tokens", 10)
+
+
+def test_probe_maps_name_positions_of_the_continuation_and_ids_in_the_vocabulary():
+    assert probe_map(None, 3, 10) == {}
+    assert probe_map({"0": [1, 2], "3": [9]}, 3, 10) == {0: [1, 2], 3: [9]}
+    for bad in ([1], {"4": [1]}, {"-1": [1]}, {"x": [1]}, {"²": [1]}, {"0": [10]}, {"0": "1"}):
+        with pytest.raises(UsageError):
+            probe_map(bad, 3, 10)
 
 
 @pytest.mark.parametrize(

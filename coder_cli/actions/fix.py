@@ -16,6 +16,7 @@ from coder_cli.actions.proposal import Proposal
 from coder_cli.actions.scratch import Scratch
 from coder_cli.config import project_root
 from coder_cli.core import failure as failures
+from coder_cli.core import line_edits
 from coder_cli.core.edits import NoCodeBlock
 from coder_cli.core.fix_prompts import FIX_SYSTEM, fix_request, fix_retry, fix_unchanged, fix_unusable
 from coder_cli.engine import Engine, GenParams, GenStats
@@ -240,6 +241,8 @@ def _run(check: Check, scratch: Scratch, rel: str) -> CheckResult:
 
 
 MAX_LINE_CHECKS = 30  # candidates the line round may run the check on
+MAX_EDIT_CHECKS = 12  # of them, edits, deletions and insertions (after the fills and the model's tokens)
+MAX_LINE_TIMEOUTS = 2  # candidates of the line round whose check may time out before it gives way
 
 
 class _Search:
@@ -248,6 +251,7 @@ class _Search:
     def __init__(self, ctx, check: Check, scratch: Scratch, result: FixResult, note) -> None:
         self.ctx, self.check, self.scratch, self.result, self.note = ctx, check, scratch, result, note
         self.seen_code: set[str] = set()
+        self.timeouts = 0  # checks of candidates that ran out of time
 
     def attempt(self, round_no: int, how: str, outcome: str, summary: str, t0: float) -> None:
         self.result.attempts.append(Attempt(round_no, how, outcome, summary, time.perf_counter() - t0))
@@ -271,6 +275,7 @@ class _Search:
             res = _run(self.check, self.scratch, self.ctx.rel)
         finally:
             self.scratch.write(self.ctx.rel, self.ctx.original.raw)
+        self.timeouts += res.timed_out
         if res.passed:
             self.attempt(round_no, how, "passed", "", t0)
             self.result.fixed, self.result.after = candidate, res
@@ -318,10 +323,12 @@ def _lines_round(round_no: int, engine: Engine, ctx, unit, failure, search: _Sea
     if (first, last) != (unit.first, unit.last):
         rest = fix_lines.holes(lines, unit.first, unit.last, ctx.lang, [])
         order += [i for i in rest if i not in order]
-    checks = 0
+    checks = edit_checks = 0
+    timeouts_before = search.timeouts
     t0 = time.perf_counter()
-    for cand in fix_lines.candidates(engine, lines, order[: fix_lines.MAX_HOLES]):
-        if cand.text is not None and cand.text.strip() == lines[cand.line].strip():
+    names = line_edits.scope_names(ctx.original.text, ctx.lang)
+    for cand in fix_lines.candidates(engine, lines, order[: fix_lines.MAX_HOLES], ctx.lang, names):
+        if cand.how != "insertion" and cand.text is not None and cand.text.strip() == lines[cand.line].strip():
             continue
         new = cand.apply(lines)
         try:
@@ -330,12 +337,20 @@ def _lines_round(round_no: int, engine: Engine, ctx, unit, failure, search: _Sea
             continue
         if new in search.seen_code:
             continue
+        if cand.how not in ("fill", "alternative"):
+            if edit_checks >= MAX_EDIT_CHECKS:
+                break
+            edit_checks += 1
         search.run(new, round_no, cand.describe(), t0)
         if search.result.fixed is not None:
             return
         checks += 1
         t0 = time.perf_counter()
         if checks >= MAX_LINE_CHECKS:
+            break
+        if search.timeouts - timeouts_before >= MAX_LINE_TIMEOUTS:
+            # Each such candidate costs the whole --timeout: a loop the one-line edits do not mend.
+            search.note(f"round {round_no}: {MAX_LINE_TIMEOUTS} candidates timed out; on to the next round")
             break
 
 

@@ -4,27 +4,37 @@ Small models echo a buggy function back when asked to rewrite it, but they are
 good at fill-in-the-middle: shown the code above and below a hole, the 0.5B
 model often writes the line the way it should be. Most bugs live on one line
 (135 of the 164 HumanEvalFix bugs are a one-line change), so each line of the
-failing unit becomes a hole in turn. Two kinds of candidates come from a hole:
+failing unit becomes a hole in turn. The candidates of a hole:
 
-- the fill: the model's greedy first line for the hole;
-- alternatives: the original line read token by token under the same prompt
-  (one batched pass); where the model's own choice beats the written token by
-  a wide margin, that token is swapped for the model's choice and the line is
-  finished greedily. ``count += 2`` -> ``count += 1`` is a typical one.
+- the fill: the model's greedy first line for the hole, yielded at once (a pass
+  ends the search early);
+- alternatives: where the model's own token beats the written one by a wide
+  margin, that token swapped in and the line finished greedily
+  (``count += 2`` -> ``count += 1``);
+- edits: the small changes of `core.line_edits` (a comparison flipped, a ``+ 1``
+  dropped, ``=`` for ``+=``, a value wrapped in a call, a condition negated ...);
+- the line deleted; and after the first holes, a line inserted below them (the
+  model's fill of an empty hole there).
 
-Fills are yielded as they are made (a pass ends the search early); alternatives,
-ranked by the margin, come after every line has had its fill. Every candidate is
-still verified by the caller against the real check.
+Everything but the fills is ranked on one scale: how much likelier the model
+finds the changed line (to the end of the hole) than the written one, in nats.
+Scoring is teacher-forced and cheap: one pass over the written line rates the
+first changed token of every edit, and only the best few edits per line are
+rated to the end. Small models rank well even where they generate badly. Every
+candidate is still verified by the caller against the real check.
 """
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from coder_cli.core import line_edits
 from coder_cli.core.fim_prompt import fim_layout
 from coder_cli.engine import Engine, GenParams
+from coder_cli.engine.base import common_prefix
 
 PREFIX_LINES = 120  # the hole's window: lines shown above it
 SUFFIX_LINES = 60  # and below it
@@ -32,6 +42,9 @@ MAX_HOLES = 60  # lines tried at most
 LINE_TOKENS = 80  # a line longer than this is not a one-line fix
 MIN_GAP = 1.0  # nats: how much likelier the model's token must be to try it instead
 ALTERNATIVES_PER_LINE = 2
+EDITS_PER_LINE = 4  # edits of one line rated to the end (the best by their first changed token)
+INSERT_AFTER = 6  # the first holes get a hole for a missing line below them
+MIN_RANKED_GAP = -8.0  # nats: a ranked candidate the model finds this much less likely is not checked
 
 _SKIP = re.compile(
     r"""^\s*(
@@ -49,18 +62,25 @@ _TRIPLE = re.compile(r'"""|\'\'\'')
 
 @dataclass(frozen=True)
 class LineCandidate:
-    line: int  # 0-based line of the file
-    text: str | None  # the new line without its newline; None deletes the line
-    how: str  # "fill" or "alternative"
-    gap: float = 0.0
+    line: int  # 0-based line of the file (for an insertion: the new line's index)
+    text: str | None  # the new line(s) without the final newline; None deletes the line
+    how: str  # "fill", "alternative", "deletion", "insertion", or the kind of edit ("comparison", ...)
+    gap: float = 0.0  # how much likelier the model finds it than the written line, in nats
 
     def describe(self) -> str:
-        what = "deleted" if self.text is None else ("refilled" if self.how == "fill" else "changed")
-        return f"line {self.line + 1} {what}"
+        if self.how == "insertion":
+            return f"line inserted before line {self.line + 1}" if self.line else "line inserted at the top"
+        if self.text is None:
+            return f"line {self.line + 1} deleted"
+        if self.how in ("fill", "alternative"):
+            return f"line {self.line + 1} {'refilled' if self.how == 'fill' else 'changed'}"
+        return f"line {self.line + 1} edited ({self.how})"
 
     def apply(self, lines: list[str]) -> str:
         new = list(lines)
-        if self.text is None:
+        if self.how == "insertion":
+            new[self.line : self.line] = (self.text or "").split("\n")
+        elif self.text is None:
             del new[self.line]
         else:
             new[self.line] = self.text
@@ -86,27 +106,125 @@ def holes(lines: list[str], first: int, last: int, lang: str, start_with: list[i
     return (front + [i for i in code if i not in front])[:MAX_HOLES]
 
 
-def candidates(engine: Engine, lines: list[str], order: list[int]) -> Iterator[LineCandidate]:
-    """Fills for each hole in ORDER, then the alternatives of all holes by falling margin."""
+def candidates(
+    engine: Engine, lines: list[str], order: list[int], lang: str = "", names: tuple[str, ...] = ()
+) -> Iterator[LineCandidate]:
+    """Fills for each hole in ORDER, then everything else by falling gap (see the module's text).
+    LANG picks the edits; NAMES are the functions in scope a value may be wrapped in."""
     ids = engine.fim_tokens()
     if ids is None:
         return
+    ends = _end_ids(engine)
+    source = "\n".join(lines)
+    empty = [t for t in ends if engine.is_eog(t)]  # an empty fill ends at once, without a newline
     later: list[LineCandidate] = []
     for i in order:
         prompt = _prompt(engine, ids, lines, i)
         fill = _line(engine, prompt)
         yield LineCandidate(i, fill if fill.strip() else None, "fill")
-        original = engine.tokenize(lines[i] + "\n")
+        original = engine.tokenize(lines[i])
         if len(original) > LINE_TOKENS:
             continue
-        scores = engine.score(prompt, original)
-        ranked = sorted(((s.gap, j, s.best) for j, s in enumerate(scores) if s.gap >= MIN_GAP), reverse=True)[
-            :ALTERNATIVES_PER_LINE
-        ]
-        for gap, j, best in ranked:
-            later.append(LineCandidate(i, _alternative(engine, prompt, original[:j], best), "alternative", gap))
-    later.sort(key=lambda c: -c.gap)
-    yield from later
+        edits = [(e.text, e.kind) for e in line_edits.edits(source, i, lang, names)]
+        later += _rated(engine, prompt, i, original, edits, ends, empty)
+    for i in order[:INSERT_AFTER]:
+        later += _insertion(engine, ids, lines, i + 1, ends, empty)
+    # The model's own tokens first (the older, proven candidates), then the edits, deletions and
+    # insertions: one scale, but an empty fill is rated against a different baseline than a line.
+    later.sort(key=lambda c: (c.how != "alternative", -c.gap))
+    yield from (c for c in later if c.gap >= MIN_RANKED_GAP)
+
+
+def _rated(engine: Engine, prompt: list[int], i: int, original: list[int], edits, ends, empty) -> list[LineCandidate]:
+    """Alternatives, the deletion and the best EDITS of line I, each with its gap over the line.
+    ENDS: the tokens that end a line's fill; EMPTY: those that end a fill with nothing in it."""
+    n = len(original)
+    edit_tokens = [(text, kind, engine.tokenize(text)) for text, kind in edits]
+    wanted: dict[int, list[int]] = {0: list(empty), n: list(ends)}
+    firsts = []  # (text, kind, tokens, where they part from the line, their first token there)
+    for text, kind, toks in edit_tokens:
+        j = common_prefix(toks, original)
+        if j == len(toks):
+            continue  # the line cut short: not an edit the operators make
+        wanted.setdefault(j, [])
+        if toks[j] not in wanted[j]:
+            wanted[j].append(toks[j])
+        firsts.append((text, kind, toks, j, toks[j]))
+    scores = engine.score(prompt, original, wanted)
+    if len(scores) != n + 1:
+        return []
+    written = [s.logprob for s in scores[:n]]
+    end_at = {0: _logsumexp(scores[0].probes[: len(empty)]), n: _logsumexp(scores[n].probes[: len(ends)])}
+    tail = [sum(written[j:]) + end_at[n] for j in range(n + 1)]  # the line's own score from token j on
+
+    def first_gap(j: int, first: int) -> float:
+        got = scores[j].probes[wanted[j].index(first)]
+        return got - (written[j] if j < n else end_at[n])
+
+    out = [LineCandidate(i, None, "deletion", end_at[0] - tail[0])]
+    ranked = sorted(((s.gap, j, s.best) for j, s in enumerate(scores[:n]) if s.gap >= MIN_GAP), reverse=True)
+    after = scores[n]  # the model may want the line to go on where it ends (`return x` + ` + 1`)
+    if after.best not in ends and after.best_logprob - end_at[n] >= MIN_GAP:
+        ranked = sorted([*ranked, (after.best_logprob - end_at[n], n, after.best)], reverse=True)
+    for _, j, best in ranked[:ALTERNATIVES_PER_LINE]:
+        text = _alternative(engine, prompt, original[:j], best)
+        if text is not None:
+            firsts.append((text, "alternative", engine.tokenize(text), j, best))
+    picked = sorted((f for f in firsts if f[1] != "alternative"), key=lambda f: -first_gap(f[3], f[4]))[:EDITS_PER_LINE]
+    picked += [f for f in firsts if f[1] == "alternative"]
+    for text, kind, toks, j, _ in picked:
+        rest = toks[j:]
+        rated = engine.score([*prompt, *original[:j]], rest, {len(rest): list(ends)})
+        if len(rated) != len(rest) + 1:
+            continue
+        total = sum(s.logprob for s in rated[: len(rest)]) + _logsumexp(rated[-1].probes)
+        out.append(LineCandidate(i, text, kind, total - tail[j]))
+    return out
+
+
+def _insertion(engine: Engine, ids, lines: list[str], at: int, ends, empty) -> list[LineCandidate]:
+    """The model's fill of an empty hole before line AT (one line, or an opener and its first
+    line), rated against leaving the hole empty."""
+    prefix = "".join(ln + "\n" for ln in lines[max(0, at - PREFIX_LINES) : at])
+    suffix = "".join("\n" + ln for ln in lines[at : at + SUFFIX_LINES])
+    prompt = fim_layout(engine.tokenize, ids, prefix, suffix)
+    gen = engine.complete(prompt, GenParams(max_tokens=2 * LINE_TOKENS, temperature=0.0))
+    text = ""
+    try:
+        for piece in gen:
+            text += piece
+            done = text.split("\n")
+            if len(done) > 2 or (len(done) == 2 and not done[0].rstrip().endswith(":")):
+                break
+    finally:
+        gen.close()
+    kept = text.split("\n")
+    kept = kept[:2] if kept[0].rstrip().endswith(":") else kept[:1]
+    new = "\n".join(ln.rstrip() for ln in kept)
+    if not new.strip():
+        return []
+    toks = engine.tokenize(new)
+    rated = engine.score(prompt, toks, {0: list(empty), len(toks): list(ends)})
+    if len(rated) != len(toks) + 1:
+        return []
+    gap = sum(s.logprob for s in rated[: len(toks)]) + _logsumexp(rated[-1].probes) - _logsumexp(rated[0].probes)
+    return [LineCandidate(at, new, "insertion", gap)]
+
+
+def _end_ids(engine: Engine) -> list[int]:
+    """The tokens that end a one-line fill: every end-of-generation token of the vocabulary, and the
+    newline (the hole's suffix starts with one, yet Qwen2.5-Coder writes its own first: after a
+    finished line it gives "\n" about 0.96 and the end token about 0.001)."""
+    every = getattr(engine, "eog_ids", None)
+    eog = list(every()) if callable(every) else [t for t in range(100) if engine.is_eog(t)]
+    return eog + [t for t in engine.tokenize("\n") if t not in eog]
+
+
+def _logsumexp(values: Sequence[float]) -> float:
+    if not values:
+        return -math.inf
+    top = max(values)
+    return top + math.log(sum(math.exp(v - top) for v in values))
 
 
 def _prompt(engine: Engine, ids, lines: list[str], i: int) -> list[int]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -88,6 +88,7 @@ class TokenScore:
     logprob: float  # log-probability of the given token
     best: int  # the model's own first choice at that position
     best_logprob: float
+    probes: tuple[float, ...] = ()  # log-probabilities of the tokens asked about at that position
 
     @property
     def gap(self) -> float:
@@ -134,8 +135,13 @@ class Engine(Protocol):
         """The model's fill-in-the-middle token ids (a ``core.fim.FimTokens``), or None without FIM."""
         ...
 
-    def score(self, prompt: Sequence[int], continuation: Sequence[int]) -> list[TokenScore]:
-        """Rate each token of CONTINUATION after PROMPT in one pass (reusing the cached prefix)."""
+    def score(
+        self, prompt: Sequence[int], continuation: Sequence[int], probes: Mapping[int, Sequence[int]] | None = None
+    ) -> list[TokenScore]:
+        """Rate each token of CONTINUATION after PROMPT in one pass (reusing the cached prefix).
+        PROBES maps a position of CONTINUATION to token ids whose log-probabilities are wanted there
+        (in TokenScore.probes); position len(CONTINUATION), after the last token, adds one more
+        TokenScore (token -1, logprob 0) that carries only the model's choice and the probes."""
         ...
 
     def close(self) -> None: ...

@@ -13,7 +13,7 @@ from __future__ import annotations
 import codecs
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from coder_cli.crash_guard import mark
 from coder_cli.engine.base import (
@@ -241,14 +241,18 @@ class LlamaEngine:
                 self._fim = False
         return self._fim or None
 
-    def score(self, prompt: Sequence[int], continuation: Sequence[int]) -> list[TokenScore]:
+    def score(
+        self, prompt: Sequence[int], continuation: Sequence[int], probes: Mapping[int, Sequence[int]] | None = None
+    ) -> list[TokenScore]:
         """Teacher-forced ratings of CONTINUATION after PROMPT: one batched pass with logits for every
-        position, reusing the cached prefix; the cache then holds PROMPT + CONTINUATION."""
+        position, reusing the cached prefix; the cache then holds PROMPT + CONTINUATION. PROBES: see
+        the Engine protocol (position len(CONTINUATION) rates what would follow the last token)."""
         import numpy as np
 
         llm = self._llm
         tokens = list(prompt) + list(continuation)
-        if not prompt or not continuation:
+        probes = probes or {}
+        if not prompt or not (continuation or probes):
             return []
         self.check_fits(len(tokens), 1)
         self._decode_starts()
@@ -259,6 +263,7 @@ class LlamaEngine:
         n_vocab = llm.n_vocab()
         out: list[TokenScore] = []
         todo = tokens[keep:]
+        last = len(tokens) if len(continuation) in probes else len(tokens) - 1  # positions that predict
         for i in range(0, len(todo), llm.n_batch):
             batch = todo[i : i + llm.n_batch]
             n_past = llm.n_tokens
@@ -269,14 +274,16 @@ class LlamaEngine:
             rows = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(len(batch), n_vocab))
             for r in range(len(batch)):
                 pos = n_past + r
-                if pos < len(prompt) - 1 or pos + 1 >= len(tokens):
+                if pos < len(prompt) - 1 or pos >= last:
                     continue
                 row = rows[r].astype(np.float64)
                 top = float(row.max())
                 norm = top + float(np.log(np.exp(row - top).sum()))
-                given = tokens[pos + 1]
-                best = int(row.argmax())
-                out.append(TokenScore(given, float(row[given]) - norm, best, top - norm))
+                k = pos + 1 - len(prompt)  # the position in CONTINUATION this row predicts
+                given = tokens[pos + 1] if pos + 1 < len(tokens) else -1
+                rated = float(row[given]) - norm if given >= 0 else 0.0
+                wanted = tuple(float(row[t]) - norm for t in probes.get(k, ()))
+                out.append(TokenScore(given, rated, int(row.argmax()), top - norm, wanted))
         return out
 
     def _token_text(self, token: int) -> str:

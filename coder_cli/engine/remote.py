@@ -23,7 +23,7 @@ import select
 import socket
 import ssl
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -350,13 +350,16 @@ class RemoteEngine:
     def fim_tokens(self):
         return self._fim
 
-    def score(self, prompt: Sequence[int], continuation: Sequence[int]) -> list[TokenScore]:
+    def score(
+        self, prompt: Sequence[int], continuation: Sequence[int], probes: Mapping[int, Sequence[int]] | None = None
+    ) -> list[TokenScore]:
         if not self.coder:
             self._need_coder("scoring a continuation")
-        data = self.endpoint.post_json(
-            self.endpoint.root + "/coder/score", {"prompt": list(prompt), "continuation": list(continuation)}
-        )
-        return [TokenScore(*row) for row in data["scores"]]
+        body: dict = {"prompt": list(prompt), "continuation": list(continuation)}
+        if probes:
+            body["probes"] = {str(k): list(v) for k, v in probes.items()}
+        data = self.endpoint.post_json(self.endpoint.root + "/coder/score", body)
+        return [TokenScore(*row[:4], tuple(row[4]) if len(row) > 4 else ()) for row in data["scores"]]
 
     def prefill(self, tokens: Sequence[int], cancel=None) -> int:
         if not self.coder:

@@ -17,7 +17,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from coder_cli.engine.base import EngineInfo, Generation, GenParams, GenStats, Message, TokenScore, common_prefix, now
@@ -108,9 +108,20 @@ class ScriptedEngine:
 
         return FimTokens(1, 2, 3, 4, 5) if self.fim else None
 
-    def score(self, prompt: Sequence[int], continuation: Sequence[int]) -> list[TokenScore]:
-        """The scripted model agrees with every token it is shown."""
-        return [TokenScore(t, 0.0, t, 0.0) for t in continuation]
+    def score(
+        self, prompt: Sequence[int], continuation: Sequence[int], probes: Mapping[int, Sequence[int]] | None = None
+    ) -> list[TokenScore]:
+        """The scripted model agrees with every token it is shown; a probed token is rated -5 (an
+        end of generation -1: the scripted model is content with what it was shown)."""
+        probes = probes or {}
+
+        def rated(k: int) -> tuple[float, ...]:
+            return tuple(-1.0 if self.is_eog(t) else -5.0 for t in probes.get(k, ()))
+
+        out = [TokenScore(t, 0.0, t, 0.0, rated(k)) for k, t in enumerate(continuation)]
+        if len(continuation) in probes:
+            out.append(TokenScore(-1, 0.0, 0, 0.0, rated(len(continuation))))
+        return out
 
     def check_fits(self, n_prompt: int, reserve: int) -> None:
         if n_prompt + reserve > self.n_ctx:

@@ -21,6 +21,7 @@ from coder_cli.actions.serve.protocol import (
     messages_from,
     origin_allowed,
     params_from,
+    probe_map,
     stream_flags,
     token_list,
 )
@@ -233,9 +234,10 @@ def make_handler(server):
             body = self._body()
             prompt = token_list(body.get("prompt"), "prompt", server.n_vocab)
             continuation = token_list(body.get("continuation"), "continuation", server.n_vocab)
+            probes = probe_map(body.get("probes"), len(continuation), server.n_vocab)
             with server.queue:
-                rows = server.engine.score(prompt, continuation)
-            self._send_json(200, {"scores": [[s.token, s.logprob, s.best, s.best_logprob] for s in rows]})
+                rows = server.engine.score(prompt, continuation, probes)
+            self._send_json(200, {"scores": [[s.token, s.logprob, s.best, s.best_logprob, list(s.probes)] for s in rows]})
 
         def complete(self) -> None:
             from coder_cli.actions.complete_json import answer_one, repository_of

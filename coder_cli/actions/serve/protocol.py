@@ -126,6 +126,20 @@ def token_list(value, name: str, n_vocab: int) -> list[int]:
     return value
 
 
+def probe_map(value, n_continuation: int, n_vocab: int) -> dict[int, list[int]]:
+    """VALUE ({"position": [token ids]}, positions 0..N_CONTINUATION) as a probe map; else a 400."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or len(value) > n_continuation + 1:
+        raise UsageError("'probes' must map positions of the continuation to lists of token ids")
+    out: dict[int, list[int]] = {}
+    for key, ids in value.items():
+        if not (isinstance(key, str) and key.isascii() and key.isdigit() and int(key) <= n_continuation):
+            raise UsageError(f"'probes' position {key!r} is not 0 to {n_continuation}")
+        out[int(key)] = token_list(ids, f"probes[{key}]", n_vocab)[:64]
+    return out
+
+
 def body_length(content_length: str | None, transfer_encoding: str | None) -> int:
     """The body's size from its headers; chunked bodies, bad or too large lengths are refused."""
     if "chunked" in (transfer_encoding or "").lower():

@@ -368,3 +368,49 @@ def test_a_check_still_failing_after_the_retry_is_exit_4_and_runs_even_without_a
     r = run_inprocess(["chat", "--model", model, "calc.py", "--message", "look", "--test", CHECK, "--yes"], home, proj)
     assert r.code == 0, r.stderr  # no change in the turn: the check ran at the end, failed, one more turn fixed it
     assert (proj / "calc.py").read_text() == right.split("```python\n")[1].split("```")[0]
+
+
+# -- the echo: a reply that only says the question back -------------------------------------
+
+
+def test_an_echo_is_not_shown_and_the_question_is_asked_again_without_the_earlier_turns(tmp_path):
+    replies = ["A stack is a list you push onto and pop from.", "Explain how the stack works.", "Last in, first out."]
+    s, engine, _ = _session(tmp_path, replies)
+    s.ask("Write a stack class.", lambda piece: None)
+    shown: list[str] = []
+    result = s.ask("Explain how the stack works", shown.append)
+    assert "".join(shown) == result.reply == "Last in, first out."
+    assert any("repeated the question back; asked again without the 1 earlier turn" in n for n in result.notes)
+    retry = [c for c in engine.calls if c["kind"] == "chat"][-1]
+    assert [m["role"] for m in retry["messages"]] == ["system", "user"]
+    # The earlier turn stays in the conversation; the answer joins it.
+    assert [t[1] for t in s.data.turns] == [replies[0], "Last in, first out."]
+    assert result.stats.completion_tokens == len(engine.tokenize(replies[1])) + len(engine.tokenize(replies[2]))
+
+
+def test_a_second_echo_keeps_nothing_and_suggests_the_larger_model(tmp_path):
+    s, engine, _ = _session(tmp_path, ["An answer.", "**Explain how the stack works?**", "Explain how the stack works."])
+    s.ask("Write a stack class.", lambda piece: None)
+    shown: list[str] = []
+    result = s.ask("Explain how the stack works", shown.append)
+    assert shown == [] and result.reply == ""
+    assert any("larger model" in n and "/model 1.5b" in n for n in result.notes)
+    assert len(s.data.turns) == 1
+
+
+def test_an_answer_that_starts_like_the_question_is_streamed_whole(tmp_path):
+    answer = "Explain how the stack works: each push puts an item on top, and pop takes the top item off again."
+    s, engine, _ = _session(tmp_path, [answer])
+    shown: list[str] = []
+    result = s.ask("Explain how the stack works", shown.append)
+    assert "".join(shown) == answer == result.reply
+    assert len(shown) > 1  # held only until it was clearly more than the question, then streamed
+    assert not any("repeated" in n for n in result.notes)
+    assert len([c for c in engine.calls if c["kind"] == "chat"]) == 1
+
+
+def test_an_echo_in_the_first_turn_is_reported_without_a_retry(tmp_path):
+    s, engine, _ = _session(tmp_path, ["Explain recursion.", "Recursion is a function calling itself."])
+    result = s.ask("Explain recursion", lambda piece: None)
+    assert result.reply == "" and any("larger model" in n for n in result.notes)
+    assert len([c for c in engine.calls if c["kind"] == "chat"]) == 1  # nothing to drop: no retry

@@ -17,8 +17,8 @@ from pathlib import Path
 from coder_cli.actions.chat_edits import Edit, propose
 from coder_cli.actions.chat_sessions import SessionData, SessionStore
 from coder_cli.actions.proposal import Proposal
-from coder_cli.core import chat_prompts
-from coder_cli.engine import Engine, GenParams, GenStats
+from coder_cli.core import chat_prompts, echo
+from coder_cli.engine import Engine, GenParams, GenStats, usage
 from coder_cli.engine.base import common_prefix
 from coder_cli.errors import ContextOverflow, Interrupted, UsageError
 from coder_cli.fs.atomic_write import WriteRefused, check_inside
@@ -364,28 +364,59 @@ class ChatSession:
         notes += dropped
         room = self.engine.n_ctx - n_prompt
         params = GenParams(max_tokens=min(self.reply_tokens, room), temperature=self.temperature, seed=self.seed)
-        pieces: list[str] = []
-        gen = self.engine.chat(messages, params)
-        interrupted = False
-        try:
-            for piece in gen:
-                pieces.append(piece)
-                emit(piece)
-        except (Interrupted, KeyboardInterrupt):
-            interrupted = True
-        finally:
-            gen.close()
-        reply = "".join(pieces)
-        result = TurnResult(reply, gen.stats, interrupted, notes=notes)
-        if not interrupted:
+        reply, stats, interrupted, echoed = self._reply(messages, params, question, emit)
+        if echoed and len(messages) > 2:
+            # The small model said the question back (it does after long answers): once more,
+            # without the earlier turns, which stay in the conversation.
+            earlier = len(messages) - 2
+            notes.append(f"the model repeated the question back; asked again without the {earlier // 2} earlier turn(s)")
+            messages = [messages[0], messages[-1]]
+            reply, again, interrupted, echoed = self._reply(messages, params, question, emit)
+            stats = usage.total([stats, again])
+        result = TurnResult(reply, stats, interrupted, notes=notes)
+        if echoed:
+            result.reply = ""
+            result.notes.append(
+                "the model only repeated the question back, so nothing was kept of this turn; "
+                "rephrase it, /clear the conversation, or use a larger model (/model 1.5b)"
+            )
+        elif not interrupted:
             self.attachments.clear()
             self.data.turns.append((user, reply))
-            if gen.stats.finish_reason == "length":
+            if stats.finish_reason == "length":
                 result.notes.append(f"the reply stopped at the {params.max_tokens:,}-token limit")
             proposal = propose(reply, {rel: f.text for rel, f in self.files.items()})
             result.edits, result.notes = proposal.edits, result.notes + proposal.notes
         result.seconds = time.perf_counter() - t0
         return result
+
+    def _reply(
+        self, messages: list[dict], params: GenParams, question: str, emit: Callable[[str], None]
+    ) -> tuple[str, GenStats, bool, bool]:
+        """Generate a reply, streamed through EMIT except while it could still be QUESTION said back
+        (that part is shown once the reply turns out to be something else).
+        Returns (reply, stats, interrupted, echoed); an echo is not shown at all."""
+        pieces: list[str] = []
+        held = True
+        gen = self.engine.chat(messages, params)
+        interrupted = False
+        try:
+            for piece in gen:
+                pieces.append(piece)
+                if not held:
+                    emit(piece)
+                elif not echo.may_become_echo(question, "".join(pieces)):
+                    held = False
+                    emit("".join(pieces))
+        except (Interrupted, KeyboardInterrupt):
+            interrupted = True
+        finally:
+            gen.close()
+        reply = "".join(pieces)
+        echoed = held and not interrupted and echo.is_echo(question, reply)
+        if held and not echoed and reply:
+            emit(reply)
+        return reply, gen.stats, interrupted, echoed
 
     # -- commands the user runs: /run, /test -----------------------------------------------
     def shell(self, command: str) -> tuple[int, str]:

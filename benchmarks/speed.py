@@ -174,7 +174,7 @@ def main() -> None:
         store_path(home, args.model)
         print(f"machine: {machine()}")
         guarded, single = bench_first_token(home, args.model, args.guard_reps)
-        row = ["coder ask \"hi\": first token, crash guard vs one process, s", f"{guarded:.3f}", f"{single:.3f}"]
+        row = ['coder ask "hi": first token, crash guard vs one process, s', f"{guarded:.3f}", f"{single:.3f}"]
         print(f"medians of {args.guard_reps} pairs\n")
         print(table(["measure", "guarded", "one process", "ratio"], [[*row, f"{guarded / single:.3f}"]]))
         return

@@ -80,9 +80,9 @@ def test_round_plan(summary, fim, plan):
     assert round_plan(3, Failure(output="", summary=summary), fim) == plan
 
 
-def _case(tmp_path: Path, name: str) -> Path:
+def _case(tmp_path: Path, name: str, base: Path = FIXTURES) -> Path:
     dst = tmp_path / "proj"
-    shutil.copytree(FIXTURES / name, dst)
+    shutil.copytree(base / name, dst)
     subprocess.run(["git", "init", "-q", str(dst)], check=True)
     return dst
 
@@ -122,7 +122,8 @@ def test_a_fill_that_changes_nothing_is_not_checked_and_the_rewrite_follows(tmp_
 def test_candidates_that_time_out_end_the_line_round_early(tmp_path, home, scripted):
     """A loop the one-line candidates do not mend: each of them costs the whole --timeout, so the
     line round gives way to the rewrite after two."""
-    proj = _case(tmp_path, "endless_loop")
+    # Not among fixtures/fix: test_fix_real repairs every case there with the default 120 s timeout.
+    proj = _case(tmp_path, "endless_loop", FIXTURES.parent / "fix_slow")
     good = (
         "```python\ndef countdown(n):\n    steps = 0\n    while n != 0:\n        n = n - 1\n"
         "        steps += 1\n    return steps\n```\n"

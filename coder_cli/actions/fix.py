@@ -241,7 +241,6 @@ def _run(check: Check, scratch: Scratch, rel: str) -> CheckResult:
 
 
 MAX_LINE_CHECKS = 30  # candidates the line round may run the check on
-MAX_EDIT_CHECKS = 12  # of them, edits, deletions and insertions (after the fills and the model's tokens)
 MAX_LINE_TIMEOUTS = 2  # candidates of the line round whose check may time out before it gives way
 
 
@@ -323,7 +322,7 @@ def _lines_round(round_no: int, engine: Engine, ctx, unit, failure, search: _Sea
     if (first, last) != (unit.first, unit.last):
         rest = fix_lines.holes(lines, unit.first, unit.last, ctx.lang, [])
         order += [i for i in rest if i not in order]
-    checks = edit_checks = 0
+    checks = 0
     timeouts_before = search.timeouts
     t0 = time.perf_counter()
     names = line_edits.scope_names(ctx.original.text, ctx.lang)
@@ -337,10 +336,6 @@ def _lines_round(round_no: int, engine: Engine, ctx, unit, failure, search: _Sea
             continue
         if new in search.seen_code:
             continue
-        if cand.how not in ("fill", "alternative"):
-            if edit_checks >= MAX_EDIT_CHECKS:
-                break
-            edit_checks += 1
         search.run(new, round_no, cand.describe(), t0)
         if search.result.fixed is not None:
             return

@@ -129,9 +129,7 @@ def candidates(
         later += _rated(engine, prompt, i, original, edits, ends, empty)
     for i in order[:INSERT_AFTER]:
         later += _insertion(engine, ids, lines, i + 1, ends, empty)
-    # The model's own tokens first (the older, proven candidates), then the edits, deletions and
-    # insertions: one scale, but an empty fill is rated against a different baseline than a line.
-    later.sort(key=lambda c: (c.how != "alternative", -c.gap))
+    later.sort(key=lambda c: -c.gap)
     yield from (c for c in later if c.gap >= MIN_RANKED_GAP)
 
 

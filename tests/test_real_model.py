@@ -284,7 +284,9 @@ def test_edits_are_ranked_by_the_model_the_fix_first(engine):
     lines = source.split("\n")
     prompt = _prompt(engine, engine.fim_tokens(), lines, 4)
     found = [(e.text, e.kind) for e in edits(source, 4, "python")]
-    rated = _rated(engine, prompt, 4, engine.tokenize(lines[4]), found, _end_ids(engine))
+    ends = _end_ids(engine)
+    empty = [t for t in ends if engine.is_eog(t)]
+    rated = _rated(engine, prompt, 4, engine.tokenize(lines[4]), found, ends, empty)
     best = max((c for c in rated if c.how not in ("deletion", "alternative")), key=lambda c: c.gap)
     assert best.text.strip() in ("if v < 0:", "if v <= 0:", "if not v > 0:"), [(c.text, c.gap) for c in rated]
     assert best.gap > 0  # likelier than the written line

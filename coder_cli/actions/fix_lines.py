@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from coder_cli.core import line_edits
 from coder_cli.core.fim_prompt import fim_layout
 from coder_cli.engine import Engine, GenParams
-from coder_cli.engine.base import common_prefix
+from coder_cli.engine.base import common_prefix, eog_ids
 
 PREFIX_LINES = 120  # the hole's window: lines shown above it
 SUFFIX_LINES = 60  # and below it
@@ -160,11 +160,11 @@ def _rated(engine: Engine, prompt: list[int], i: int, original: list[int], edits
         return got - (written[j] if j < n else end_at[n])
 
     out = [LineCandidate(i, None, "deletion", end_at[0] - tail[0])]
-    ranked = sorted(((s.gap, j, s.best) for j, s in enumerate(scores[:n]) if s.gap >= MIN_GAP), reverse=True)
+    ranked = [(s.gap, j, s.best) for j, s in enumerate(scores[:n]) if s.gap >= MIN_GAP]
     after = scores[n]  # the model may want the line to go on where it ends (`return x` + ` + 1`)
     if after.best not in ends and after.best_logprob - end_at[n] >= MIN_GAP:
-        ranked = sorted([*ranked, (after.best_logprob - end_at[n], n, after.best)], reverse=True)
-    for _, j, best in ranked[:ALTERNATIVES_PER_LINE]:
+        ranked.append((after.best_logprob - end_at[n], n, after.best))
+    for _, j, best in sorted(ranked, reverse=True)[:ALTERNATIVES_PER_LINE]:
         text = _alternative(engine, prompt, original[:j], best)
         if text is not None:
             firsts.append((text, "alternative", engine.tokenize(text), j, best))
@@ -183,9 +183,7 @@ def _rated(engine: Engine, prompt: list[int], i: int, original: list[int], edits
 def _insertion(engine: Engine, ids, lines: list[str], at: int, ends, empty) -> list[LineCandidate]:
     """The model's fill of an empty hole before line AT (one line, or an opener and its first
     line), rated against leaving the hole empty."""
-    prefix = "".join(ln + "\n" for ln in lines[max(0, at - PREFIX_LINES) : at])
-    suffix = "".join("\n" + ln for ln in lines[at : at + SUFFIX_LINES])
-    prompt = fim_layout(engine.tokenize, ids, prefix, suffix)
+    prompt = _prompt(engine, ids, lines, at, replaced=0)
     gen = engine.complete(prompt, GenParams(max_tokens=2 * LINE_TOKENS, temperature=0.0))
     text = ""
     try:
@@ -213,8 +211,7 @@ def _end_ids(engine: Engine) -> list[int]:
     """The tokens that end a one-line fill: every end-of-generation token of the vocabulary, and the
     newline (the hole's suffix starts with one, yet Qwen2.5-Coder writes its own first: after a
     finished line it gives "\n" about 0.96 and the end token about 0.001)."""
-    every = getattr(engine, "eog_ids", None)
-    eog = list(every()) if callable(every) else [t for t in range(100) if engine.is_eog(t)]
+    eog = eog_ids(engine)
     return eog + [t for t in engine.tokenize("\n") if t not in eog]
 
 
@@ -225,9 +222,10 @@ def _logsumexp(values: Sequence[float]) -> float:
     return top + math.log(sum(math.exp(v - top) for v in values))
 
 
-def _prompt(engine: Engine, ids, lines: list[str], i: int) -> list[int]:
+def _prompt(engine: Engine, ids, lines: list[str], i: int, replaced: int = 1) -> list[int]:
+    """The FIM prompt for a hole at line I that stands for REPLACED lines (0: a new line before I)."""
     prefix = "".join(ln + "\n" for ln in lines[max(0, i - PREFIX_LINES) : i])
-    suffix = "".join("\n" + ln for ln in lines[i + 1 : i + 1 + SUFFIX_LINES])
+    suffix = "".join("\n" + ln for ln in lines[i + replaced : i + replaced + SUFFIX_LINES])
     return fim_layout(engine.tokenize, ids, prefix, suffix)
 
 

@@ -250,9 +250,8 @@ def _boolop(ln: _Line, node: ast.BoolOp) -> list[LineEdit]:
     word, other = ("and", "or") if isinstance(node.op, ast.And) else ("or", "and")
     inner = ln.text[a:b]
     out.append(LineEdit(ln.put(a, b, re.sub(rf"\b{word}\b", other, inner)), "operator"))
-    for keep in node.values:  # a condition too many: keep each operand alone
-        if len(node.values) == 2:
-            out.append(LineEdit(ln.put(a, b, ln.seg(keep)), "excess"))
+    if len(node.values) == 2:  # a condition too many: keep each operand alone
+        out += [LineEdit(ln.put(a, b, ln.seg(keep)), "excess") for keep in node.values]
     return out
 
 

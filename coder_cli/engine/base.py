@@ -179,6 +179,13 @@ class StopMatcher:
         return out
 
 
+def eog_ids(engine) -> list[int]:
+    """Every end-of-generation id of ENGINE's vocabulary (an engine without the list: the special
+    ids below 100 it calls end of generation)."""
+    every = getattr(engine, "eog_ids", None)
+    return list(every()) if callable(every) else [t for t in range(100) if engine.is_eog(t)]
+
+
 def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
     """How many tokens A and B share from the start."""
     n = 0

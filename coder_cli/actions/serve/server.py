@@ -15,6 +15,7 @@ from pathlib import Path
 from coder_cli.actions.serve.handler import make_handler
 from coder_cli.actions.serve.protocol import LOOPBACK
 from coder_cli.actions.serve.queue import Queue
+from coder_cli.engine.base import eog_ids
 from coder_cli.errors import UsageError
 
 # Connections served at once (each holds a thread while it sends, waits or reads); one more is
@@ -62,7 +63,7 @@ class Server:
         self._fill_cache = None
         # Read from the vocabulary now, before any request can decode: /coder/info (discovery, which
         # must not wait behind a generation) then never touches the engine.
-        self._eog = _eog_ids(engine)
+        self._eog = eog_ids(engine)  # a client checks them without asking
         self._fim = engine.fim_tokens()
         server_class = _ListenerV6 if ":" in host else _Listener
         try:
@@ -235,12 +236,6 @@ def _version() -> str:
     from coder_cli import __version__
 
     return __version__
-
-
-def _eog_ids(engine) -> list[int]:
-    """Every end-of-generation id of the vocabulary (a client checks them without asking)."""
-    eog_ids = getattr(engine, "eog_ids", None)
-    return list(eog_ids()) if callable(eog_ids) else [t for t in range(100) if engine.is_eog(t)]
 
 
 def run(server: Server) -> None:

@@ -1,19 +1,25 @@
 """`coder chat`: how often the model answers an "Explain ..." question with the question itself.
 
-After a long answer in the conversation the 0.5B model sometimes says an "Explain ..."
-question back instead of answering it (the echo). One conversation, as the REPL runs it
+Once the conversation holds a long answer the 0.5B model sometimes says an "Explain ..."
+question back instead of answering it (the echo; first seen building the long conversation
+of benchmarks/chat.py from "Explain ..." questions). One conversation, as the REPL runs it
 (the real ChatSession and engine, in process, greedy, replies up to 450 tokens, no
-repository map): ten "Write ..." requests, each followed by three "Explain ..." questions
-about what was just written: 30 measured turns. A measured turn is an echo when the
-reply the user is left with restates the question (`core.echo.is_echo`, the rule chat
-itself uses); with the retry, an echo the retry could not mend is the turn's empty reply
-with the "repeated the question" note.
+repository map), in one of two patterns:
+
+- explain (default): 30 general "Explain ..." questions one after another, each answered
+  at length (the conversation the echo was seen in);
+- write-explain: ten "Write ..." requests, each followed by three "Explain ..." questions
+  about what was just written.
+
+A measured turn is an echo when the reply the user is left with restates the question
+(`core.echo.is_echo`, the rule chat itself uses); with the retry, an echo the retry could
+not mend is the turn's empty reply with the "repeated the question" note.
 
 Run it on two checkouts to compare (the judge is always this checkout's core/echo.py):
   python benchmarks/chat_echo.py --out after.jsonl
   PYTHONPATH=/path/to/old/checkout python benchmarks/chat_echo.py --out before.jsonl
 
-Usage: python benchmarks/chat_echo.py [--model default] [--rounds 10] [--out FILE]
+Usage: python benchmarks/chat_echo.py [--model default] [--pattern explain|write-explain] [--out FILE]
 """
 
 from __future__ import annotations
@@ -42,6 +48,38 @@ SUBJECTS = [
     "Matrix class",
     "flatten function",
 ]
+GENERAL = [  # the first twelve are the questions the echo was seen with
+    "Explain Python list comprehensions with three examples.",
+    "Explain how Python decorators work, with an example.",
+    "Explain context managers and the with statement, with an example.",
+    "Explain generators and yield in Python, with examples.",
+    "Explain the difference between a process and a thread, with Python examples.",
+    "Explain Python's dataclasses with an example.",
+    "Explain how exceptions work in Python, with examples.",
+    "Explain type hints in Python with examples.",
+    "Explain how dictionaries work in Python, with examples.",
+    "Explain Python's pathlib module with examples.",
+    "Explain unit testing with pytest, with examples.",
+    "Explain asyncio in Python with an example.",
+    "Explain closures in Python, with an example.",
+    "Explain the difference between a list and a tuple in Python, with examples.",
+    "Explain how Python's import system finds modules, with examples.",
+    "Explain f-strings and string formatting in Python, with examples.",
+    "Explain Python's logging module with an example.",
+    "Explain regular expressions in Python with the re module, with examples.",
+    "Explain how sorting with a key function works in Python, with examples.",
+    "Explain *args and **kwargs in Python, with examples.",
+    "Explain Python's collections module (Counter, defaultdict, deque), with examples.",
+    "Explain how to read and write JSON files in Python, with examples.",
+    "Explain Python's itertools module with examples.",
+    "Explain the difference between is and == in Python, with examples.",
+    "Explain how virtual environments work in Python, with an example.",
+    "Explain Python's property decorator with an example.",
+    "Explain how the global interpreter lock affects threads in Python, with an example.",
+    "Explain Python's enum module with an example.",
+    "Explain how to use subprocess to run a command in Python, with examples.",
+    "Explain abstract base classes in Python, with an example.",
+]
 EXPLAIN = [
     "Explain how the {} above works.",
     "Explain what the {} above does with an empty input.",
@@ -60,9 +98,16 @@ def judge():
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="default")
-    ap.add_argument("--rounds", type=int, default=10, help="Write requests, each followed by 3 Explain questions")
+    ap.add_argument("--pattern", choices=("explain", "write-explain"), default="explain")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--minutes", type=float, default=0, help="stop after this long (0: all 30 turns)")
+    ap.add_argument("--summarize", type=Path, default=None, help="print the table of an earlier --out file")
     args = ap.parse_args()
+    if args.summarize:
+        rows = [json.loads(line) for line in args.summarize.read_text().splitlines() if line.strip()]
+        print(f"from {args.summarize.name}\n")
+        print(summary(rows, [r["s"] for r in rows]))
+        return
     import coder_cli
 
     is_echo = judge()
@@ -74,10 +119,17 @@ def main() -> None:
     s = session(engine, home, root, map_budget=0, prewarm=False, reply_tokens=450)
     out = args.out.open("w") if args.out else None
     rows, secs = [], []
-    for i in range(args.rounds):
-        s.ask(LONG_QUESTIONS[i], lambda piece: None)
-        for template in EXPLAIN:
-            question = template.format(SUBJECTS[i])
+    started = time.perf_counter()
+    if args.pattern == "explain":
+        questions = [(None, GENERAL)]
+    else:
+        questions = [(LONG_QUESTIONS[i], [t.format(SUBJECTS[i]) for t in EXPLAIN]) for i in range(len(SUBJECTS))]
+    for request, explains in questions:
+        if request:
+            s.ask(request, lambda piece: None)
+        for question in explains:
+            if args.minutes and time.perf_counter() - started > 60 * args.minutes:
+                break
             t0 = time.perf_counter()
             r = s.ask(question, lambda piece: None)
             secs.append(time.perf_counter() - t0)
@@ -94,17 +146,19 @@ def main() -> None:
                 file=sys.stderr,
                 flush=True,
             )
+    print(f"machine: {machine()}")
+    print(f"model: {engine.info.model}; coder_cli from {Path(coder_cli.__file__).parent.parent}; pattern {args.pattern}\n")
+    print(summary(rows, secs))
+
+
+def summary(rows: list[dict], secs: list[float]) -> str:
     n = len(rows)
     echoes = sum(r["echo"] for r in rows)
     retried = sum(r["retried"] for r in rows)
     mended = sum(r["retried"] and not r["echo"] for r in rows)
-    print(f"machine: {machine()}")
-    print(f"model: {engine.info.model}; coder_cli from {Path(coder_cli.__file__).parent.parent}\n")
-    print(
-        table(
-            ["measured turns", "echoes left", "echo rate", "retried", "mended by the retry", "median s per turn"],
-            [[str(n), str(echoes), f"{100 * echoes / n:.0f}%", str(retried), str(mended), f"{median(secs):.1f}"]],
-        )
+    return table(
+        ["measured turns", "echoes left", "echo rate", "retried", "mended by the retry", "median s per turn"],
+        [[str(n), str(echoes), f"{100 * echoes / max(n, 1):.0f}%", str(retried), str(mended), f"{median(secs):.1f}"]],
     )
 
 

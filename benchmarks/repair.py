@@ -146,6 +146,10 @@ def main() -> None:
                 assert after["solution.py"] == before["solution.py"], f"{task['task_id']}: changed but not fixed"
             row["coder"] = ok
             row["seconds"] = round(times[-1], 2)
+            # what was checked, in order: where a repair ranked, and what failures cost
+            attempts = report.get("attempts", [])
+            row["checks"] = sum(a["outcome"] in ("passed", "failed") for a in attempts)
+            row["attempts"] = [[a["round"], a["how"], a["outcome"][:6], round(a["seconds"], 2)] for a in attempts]
             fixed["coder"] += ok
             if ok:
                 fixed_times.append(times[-1])
@@ -163,6 +167,7 @@ def main() -> None:
             counts[p] += bool(row[p])
         if out:
             out.write(json.dumps(row) + "\n")
+            out.flush()
         print(
             f"[{i}/{len(tasks)}] {task['task_id']} ({task['bug_type']}): "
             + ", ".join(f"{p}={'fixed' if row[p] else 'no'}" for p in paths),

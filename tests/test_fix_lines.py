@@ -67,6 +67,35 @@ def test_without_fim_tokens_there_are_no_candidates():
     assert list(candidates(NoFim(), ["x = 1"], [0])) == []
 
 
+def test_a_far_likelier_edit_is_checked_beside_its_fill_and_the_rest_after_every_hole(monkeypatch):
+    """Fills come hole by hole; an edit the model rates far above the written line (EAGER_GAP) comes
+    right after its hole's fill; everything else waits for the ranking of all holes, best first,
+    and one the model rates far below the written line (MIN_RANKED_GAP) never comes."""
+    from coder_cli.actions import fix_lines
+
+    class Fim:
+        def fim_tokens(self):
+            return object()
+
+        def tokenize(self, text):
+            return list(range(len(text)))
+
+    gaps = {0: [5.0, -1.0], 1: [0.5, -20.0]}
+    monkeypatch.setattr(fix_lines, "_end_ids", lambda engine: [])
+    monkeypatch.setattr(fix_lines, "_prompt", lambda engine, ids, lines, i, replaced=1: [i])
+    monkeypatch.setattr(fix_lines, "_line", lambda engine, prompt: f"fill{prompt[0]}")
+    monkeypatch.setattr(
+        fix_lines,
+        "_rated",
+        lambda engine, prompt, i, original, edits, ends, empty: [
+            LineCandidate(i, f"edit{i}:{g}", "comparison", g) for g in gaps[i]
+        ],
+    )
+    monkeypatch.setattr(fix_lines, "_insertion", lambda *a: [LineCandidate(a[3], "new", "insertion", 1.0)])
+    got = [c.text for c in candidates(Fim(), ["a = 1", "b = 2"], [0, 1], "python")]
+    assert got == ["fill0", "edit0:5.0", "fill1", "new", "new", "edit1:0.5", "edit0:-1.0"]
+
+
 @pytest.mark.parametrize(
     ("summary", "fim", "plan"),
     [

@@ -18,6 +18,9 @@ failing unit becomes a hole in turn. The candidates of a hole:
 
 Everything but the fills is ranked on one scale: how much likelier the model
 finds the changed line (to the end of the hole) than the written one, in nats.
+A candidate far likelier than the written line (EAGER_GAP) is as strong a
+guess as the fill and is checked right after it; the rest wait for the ranking
+of every hole.
 Scoring is teacher-forced and cheap: one pass over the written line rates the
 first changed token of every edit, and only the best few edits per line are
 rated to the end. Small models rank well even where they generate badly. Every
@@ -44,6 +47,7 @@ MIN_GAP = 1.0  # nats: how much likelier the model's token must be to try it ins
 ALTERNATIVES_PER_LINE = 2
 EDITS_PER_LINE = 4  # edits of one line rated to the end (the best by their first changed token)
 INSERT_AFTER = 6  # the first holes get a hole for a missing line below them
+EAGER_GAP = 2.0  # nats: a candidate this much likelier than the written line is checked beside the fill
 MIN_RANKED_GAP = -8.0  # nats: a ranked candidate the model finds this much less likely is not checked
 
 _SKIP = re.compile(
@@ -109,7 +113,8 @@ def holes(lines: list[str], first: int, last: int, lang: str, start_with: list[i
 def candidates(
     engine: Engine, lines: list[str], order: list[int], lang: str = "", names: tuple[str, ...] = ()
 ) -> Iterator[LineCandidate]:
-    """Fills for each hole in ORDER, then everything else by falling gap (see the module's text).
+    """For each hole in ORDER its fill and its far likelier edits, then everything else by falling gap
+    (see the module's text).
     LANG picks the edits; NAMES are the functions in scope a value may be wrapped in."""
     ids = engine.fim_tokens()
     if ids is None:
@@ -126,7 +131,9 @@ def candidates(
         if len(original) > LINE_TOKENS:
             continue
         edits = [(e.text, e.kind) for e in line_edits.edits(source, i, lang, names)]
-        later += _rated(engine, prompt, i, original, edits, ends, empty)
+        rated = sorted(_rated(engine, prompt, i, original, edits, ends, empty), key=lambda c: -c.gap)
+        yield from (c for c in rated if c.gap >= EAGER_GAP)  # as strong as a fill: no need to wait
+        later += [c for c in rated if c.gap < EAGER_GAP]
     for i in order[:INSERT_AFTER]:
         later += _insertion(engine, ids, lines, i + 1, ends, empty)
     later.sort(key=lambda c: -c.gap)

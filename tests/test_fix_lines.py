@@ -81,7 +81,7 @@ def test_a_far_likelier_edit_is_checked_beside_its_fill_and_the_rest_after_every
             return list(range(len(text)))
 
     gaps = {0: [5.0, -1.0], 1: [0.5, -20.0]}
-    monkeypatch.setattr(fix_lines, "_end_ids", lambda engine: [])
+    monkeypatch.setattr(fix_lines, "_end_ids", lambda engine: ([], []))
     monkeypatch.setattr(fix_lines, "_prompt", lambda engine, ids, lines, i, replaced=1: [i])
     monkeypatch.setattr(fix_lines, "_line", lambda engine, prompt: f"fill{prompt[0]}")
     monkeypatch.setattr(

@@ -253,7 +253,7 @@ def test_probes_rate_other_tokens_and_the_end_of_the_fill(engine):
     original = engine.tokenize(lines[4])
     two = original.index(engine.tokenize("2")[0])
     one = engine.tokenize("1")[0]
-    ends = _end_ids(engine)
+    ends, _ = _end_ids(engine)
     rows = engine.score(prompt, original, {0: ends, two: [original[two], one], len(original): ends})
     assert len(rows) == len(original) + 1 and rows[-1].token == -1
     # A probe of the written token is its own rating; the model's "1" beats the written "2".
@@ -284,8 +284,7 @@ def test_edits_are_ranked_by_the_model_the_fix_first(engine):
     lines = source.split("\n")
     prompt = _prompt(engine, engine.fim_tokens(), lines, 4)
     found = [(e.text, e.kind) for e in edits(source, 4, "python")]
-    ends = _end_ids(engine)
-    empty = [t for t in ends if engine.is_eog(t)]
+    ends, empty = _end_ids(engine)
     rated = _rated(engine, prompt, 4, engine.tokenize(lines[4]), found, ends, empty)
     best = max((c for c in rated if c.how not in ("deletion", "alternative")), key=lambda c: c.gap)
     assert best.text.strip() in ("if v < 0:", "if v <= 0:", "if not v > 0:"), [(c.text, c.gap) for c in rated]

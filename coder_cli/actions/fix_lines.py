@@ -119,9 +119,8 @@ def candidates(
     ids = engine.fim_tokens()
     if ids is None:
         return
-    ends = _end_ids(engine)
+    ends, empty = _end_ids(engine)
     source = "\n".join(lines)
-    empty = [t for t in ends if engine.is_eog(t)]  # an empty fill ends at once, without a newline
     later: list[LineCandidate] = []
     for i in order:
         prompt = _prompt(engine, ids, lines, i)
@@ -214,12 +213,13 @@ def _insertion(engine: Engine, ids, lines: list[str], at: int, ends, empty) -> l
     return [LineCandidate(at, new, "insertion", gap)]
 
 
-def _end_ids(engine: Engine) -> list[int]:
+def _end_ids(engine: Engine) -> tuple[list[int], list[int]]:
     """The tokens that end a one-line fill: every end-of-generation token of the vocabulary, and the
     newline (the hole's suffix starts with one, yet Qwen2.5-Coder writes its own first: after a
-    finished line it gives "\n" about 0.96 and the end token about 0.001)."""
+    finished line it gives "\n" about 0.96 and the end token about 0.001); and those that end an
+    empty fill, which ends at once, without a newline: the end-of-generation tokens alone."""
     eog = eog_ids(engine)
-    return eog + [t for t in engine.tokenize("\n") if t not in eog]
+    return eog + [t for t in engine.tokenize("\n") if t not in eog], eog
 
 
 def _logsumexp(values: Sequence[float]) -> float:

@@ -41,7 +41,7 @@ class Check:
                 return CheckResult(False, problem, time.perf_counter() - t0)
         if not self.command:
             return CheckResult(True, "", time.perf_counter() - t0)
-        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
+        env = check_env()
         # Its own process group, so a timeout (or Ctrl-C) ends the whole tree, not just the shell:
         # a candidate with an endless loop must not leave a test runner spinning.
         proc = subprocess.Popen(
@@ -68,6 +68,11 @@ class Check:
             raise
         output = (out or "") + (("\n" + err) if err else "")
         return CheckResult(proc.returncode == 0, output.strip("\n"), time.perf_counter() - t0, returncode=proc.returncode)
+
+
+def check_env() -> dict[str, str]:
+    """The environment a check command runs in."""
+    return dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

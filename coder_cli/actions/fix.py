@@ -11,9 +11,11 @@ from pathlib import Path
 
 from coder_cli.actions import fix_lines
 from coder_cli.actions import fix_units as units
-from coder_cli.actions.checks import Check, CheckResult, plan
+from coder_cli.actions.checks import Check, CheckResult, plan, syntax_problem
 from coder_cli.actions.proposal import Proposal
 from coder_cli.actions.scratch import Scratch
+from coder_cli.actions.warm_check import WarmPytest, agrees
+from coder_cli.actions.warm_check import usable as warm_usable
 from coder_cli.config import project_root
 from coder_cli.core import failure as failures
 from coder_cli.core import line_edits
@@ -153,9 +155,16 @@ def run_fix(req: FixRequest, load: Callable[[], Engine], note: Callable[[str], N
         failure = result.failure = failures.parse(before.output)
         note(f"failure: {failure.summary}")
         refuse_an_unusable_check(check, before, scratch, rel, lang, original)
-        t_load = time.perf_counter()
-        engine = Metered(load())
-        result.load_s = time.perf_counter() - t_load
+        # Started before the model loads: its imports run while the weights are read.
+        warm = WarmPytest(check.command or "", scratch.root, check.timeout) if warm_usable(check.command) else None
+        try:
+            t_load = time.perf_counter()
+            engine = Metered(load())
+            result.load_s = time.perf_counter() - t_load
+        except BaseException:
+            if warm:
+                warm.close()
+            raise
         ctx = units.Context(
             target, root, rel, original, lang or "text", home, engine.count_tokens, engine.info.model, req.use_map
         )
@@ -163,8 +172,10 @@ def run_fix(req: FixRequest, load: Callable[[], Engine], note: Callable[[str], N
             unit = units.choose(ctx, failure)
             result.unit = unit
             note(f"repairing {unit.describe()} of {rel}")
-            _loop(req, engine, ctx, unit, failure, check, scratch, result, note)
+            _loop(req, engine, ctx, unit, failure, _Search(ctx, check, scratch, result, note, warm))
         finally:
+            if warm:
+                warm.close()
             ctx.close()
             result.stats = engine.total()
     result.seconds = time.perf_counter() - t0
@@ -247,10 +258,57 @@ MAX_LINE_TIMEOUTS = 2  # candidates of the line round whose check may time out b
 class _Search:
     """The candidates of one repair: each is checked once in the scratch copy."""
 
-    def __init__(self, ctx, check: Check, scratch: Scratch, result: FixResult, note) -> None:
+    def __init__(self, ctx, check: Check, scratch: Scratch, result: FixResult, note, warm: WarmPytest | None = None):
         self.ctx, self.check, self.scratch, self.result, self.note = ctx, check, scratch, result, note
         self.seen_code: set[str] = set()
         self.timeouts = 0  # checks of candidates that ran out of time
+        self.warm = warm  # the check run warm (warm_check), once it agreed with the command on the file
+        self._calibrated = False
+
+    def _stop_warm(self, why: str) -> None:
+        if self.warm is not None:
+            self.warm.close()
+            self.warm = None
+            self.note(f"checks: {why}; running the command itself")
+
+    def _calibrate(self) -> None:
+        """Run the unchanged file warm once: the warm check is used only if it fails as the command did."""
+        self._calibrated = True
+        if self.warm is None:
+            return
+        res = self._warm_run()
+        if res is None or not agrees(res, self.result.before):
+            self._stop_warm("a warm pytest does not report what the command did")
+
+    def _warm_run(self) -> CheckResult | None:
+        assert self.warm is not None
+        t0 = time.perf_counter()
+        if self.check.syntax_lang:
+            problem = syntax_problem(self.scratch.root / self.ctx.rel, self.check.syntax_lang, self.ctx.rel)
+            if problem:
+                return CheckResult(False, problem, time.perf_counter() - t0)
+        res = self.warm.run()
+        if res is None:
+            return None
+        root = str(self.scratch.root)
+        out = res.output.replace(root + "/", "").replace(root, ".")
+        return CheckResult(res.passed, out, time.perf_counter() - t0, res.timed_out, res.returncode)
+
+    def _check(self) -> CheckResult:
+        """The check on the scratch copy as it is: warm where it can be, and a warm pass confirmed by
+        the command itself (a pass is what gets written)."""
+        if self.warm is not None:
+            res = self._warm_run()
+            if res is None:
+                self._stop_warm("the warm pytest stopped")
+            elif not res.passed:
+                return res
+            else:
+                real = _run(self.check, self.scratch, self.ctx.rel)
+                if not real.passed:
+                    self._stop_warm("the command failed where a warm pytest passed")
+                return CheckResult(real.passed, real.output, res.seconds + real.seconds, real.timed_out, real.returncode)
+        return _run(self.check, self.scratch, self.ctx.rel)
 
     def attempt(self, round_no: int, how: str, outcome: str, summary: str, t0: float) -> None:
         self.result.attempts.append(Attempt(round_no, how, outcome, summary, time.perf_counter() - t0))
@@ -269,9 +327,11 @@ class _Search:
             bad = exc.object[exc.start : exc.end]
             self.attempt(round_no, how, f"rejected: {bad!r} cannot be written in {self.ctx.original.encoding}", "", t0)
             return None
+        if not self._calibrated:
+            self._calibrate()
         self.scratch.write(self.ctx.rel, data)
         try:
-            res = _run(self.check, self.scratch, self.ctx.rel)
+            res = self._check()
         finally:
             self.scratch.write(self.ctx.rel, self.ctx.original.raw)
         self.timeouts += res.timed_out
@@ -302,8 +362,8 @@ _REWRITE_FIRST = re.compile(
 )
 
 
-def _loop(req, engine: Engine, ctx, unit, failure, check: Check, scratch: Scratch, result: FixResult, note) -> None:
-    search = _Search(ctx, check, scratch, result, note)
+def _loop(req, engine: Engine, ctx, unit, failure, search: _Search) -> None:
+    check, result = search.check, search.result
     rewrite = _Rewrite(req, engine, ctx, unit, failure, check, search)
     for round_no, kind in enumerate(round_plan(req.rounds, failure, engine.fim_tokens() is not None), 1):
         if kind == "lines":

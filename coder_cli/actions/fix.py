@@ -252,6 +252,9 @@ def _run(check: Check, scratch: Scratch, rel: str) -> CheckResult:
 
 
 MAX_LINE_CHECKS = 30  # candidates the line round may run the check on
+# ... when the check runs warm (0.15 s a run, against 1.7 s): the ranked candidates past the first 30
+# are already scored by then, so trying them costs little more than their checks.
+MAX_WARM_LINE_CHECKS = 60
 MAX_LINE_TIMEOUTS = 2  # candidates of the line round whose check may time out before it gives way
 
 
@@ -401,7 +404,7 @@ def _lines_round(round_no: int, engine: Engine, ctx, unit, failure, search: _Sea
             return
         checks += 1
         t0 = time.perf_counter()
-        if checks >= MAX_LINE_CHECKS:
+        if checks >= (MAX_WARM_LINE_CHECKS if search.warm is not None else MAX_LINE_CHECKS):
             break
         if search.timeouts - timeouts_before >= MAX_LINE_TIMEOUTS:
             # Each such candidate costs the whole --timeout: a loop the one-line edits do not mend.

@@ -168,6 +168,7 @@ class LlamaEngine:
         self._chat_stop_ids = {self.special_token_id(s) for s in chat_stops if self._has_special(s)}
         self._prompt_format = prompt_format
         self._fim = None
+        self._eog: list[int] | None = None
 
     def _load(self, layers: int, extra_bufts: bool, kwargs: dict):
         from coder_cli.engine.native import BindingMismatch, model_params
@@ -224,9 +225,11 @@ class LlamaEngine:
         return bool(self._llama_cpp.llama_vocab_is_eog(self._vocab, token))
 
     def eog_ids(self) -> list[int]:
-        """Every end-of-generation token id of the vocabulary."""
-        is_eog = self._llama_cpp.llama_vocab_is_eog
-        return [t for t in range(self._llm.n_vocab()) if is_eog(self._vocab, t)]
+        """Every end-of-generation token id of the vocabulary (found once: a scan of 151k ids)."""
+        if self._eog is None:
+            is_eog = self._llama_cpp.llama_vocab_is_eog
+            self._eog = [t for t in range(self._llm.n_vocab()) if is_eog(self._vocab, t)]
+        return list(self._eog)
 
     def fim_tokens(self):
         """FIM token ids from the manifest's prompt format (the default model's for a bare GGUF); None without them."""

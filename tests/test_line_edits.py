@@ -16,6 +16,10 @@ def count(xs, k):
     while not done(total):
         total += helper(k, total)
     return sorted(new_lst)
+
+
+def same(a, b):
+    return a == b
 """
 
 
@@ -42,6 +46,11 @@ def _texts(line: int, names=()) -> list[str]:
         (11, "return new_lst"),  # a call unwrapped
         (11, "return sorted(helper(new_lst))"),  # wrapped in a function of the module
         (6, "for i in range(0, len(xs)):"),  # a constant moved by one
+        (11, "return sorted(new_lst.lower())"),  # a method call missing on a value
+        (11, "return sorted(new_lst[:k])"),  # a value sliced by a name of the function
+        (11, "return sorted(new_lst[total:])"),
+        (15, "return set(a) == set(b)"),  # both sides of a comparison wrapped alike
+        (15, "return a.lower() == b"),
     ],
 )
 def test_python_edits(line, expected):
@@ -65,6 +74,13 @@ def test_every_python_edit_still_parses():
     for i in range(len(lines)):
         for e in edits(SOURCE, i, "python", ("helper",)):
             ast.parse("\n".join([*lines[:i], e.text, *lines[i + 1 :]]))
+
+
+def test_values_are_sliced_only_by_names_of_their_own_function_known_by_then():
+    sliced = [t for t in _texts(11) if "[" in t and t.startswith("return sorted(new_lst[")]
+    assert sorted(sliced) == sorted(f"return sorted(new_lst[{s}])" for k in ("xs", "k", "total", "i") for s in (f":{k}", f"{k}:"))
+    assert "return a[:b] == b" in _texts(15)
+    assert not any(f"[:{n}]" in t for n in ("x", "a", "b") for t in _texts(11)) and not any("xs" in t for t in _texts(15))
 
 
 def test_the_function_called_is_not_wrapped_only_its_values():
@@ -109,6 +125,6 @@ def test_other_languages_get_token_edits(line, expected):
 
 
 def test_scope_names_are_the_module_functions():
-    assert scope_names(SOURCE, "python") == ("helper", "count")
+    assert scope_names(SOURCE, "python") == ("helper", "count", "same")
     assert scope_names("def f(:\n", "python") == ()
     assert scope_names(SOURCE, "go") == ()

@@ -177,13 +177,23 @@ def _rated(engine: Engine, prompt: list[int], i: int, original: list[int], edits
     picked = sorted((f for f in firsts if f[1] != "alternative"), key=lambda f: -first_gap(f[3], f[4]))[:EDITS_PER_LINE]
     picked += [f for f in firsts if f[1] == "alternative"]
     for text, kind, toks, j, _ in picked:
-        rest = toks[j:]
-        rated = engine.score([*prompt, *original[:j]], rest, {len(rest): list(ends)})
-        if len(rated) != len(rest) + 1:
-            continue
-        total = sum(s.logprob for s in rated[: len(rest)]) + _logsumexp(rated[-1].probes)
-        out.append(LineCandidate(i, text, kind, total - tail[j]))
+        total = _to_the_end(engine, [*prompt, *original[:j]], toks[j:], ends)
+        if total is not None:
+            out.append(LineCandidate(i, text, kind, total - tail[j]))
     return out
+
+
+def _to_the_end(engine: Engine, prompt: list[int], toks: list[int], ends, start: list[int] | None = None):
+    """The log-probability of TOKS after PROMPT and then the hole ending (one of ENDS); with START,
+    less that of the hole ending at once (one of START) instead. None when the engine cannot say."""
+    probes = {len(toks): list(ends)}
+    if start is not None:
+        probes[0] = list(start)
+    rated = engine.score(prompt, toks, probes)
+    if len(rated) != len(toks) + 1:
+        return None
+    total = sum(s.logprob for s in rated[: len(toks)]) + _logsumexp(rated[-1].probes)
+    return total - _logsumexp(rated[0].probes) if start is not None else total
 
 
 def _insertion(engine: Engine, ids, lines: list[str], at: int, ends, empty) -> list[LineCandidate]:
@@ -205,12 +215,8 @@ def _insertion(engine: Engine, ids, lines: list[str], at: int, ends, empty) -> l
     new = "\n".join(ln.rstrip() for ln in kept)
     if not new.strip():
         return []
-    toks = engine.tokenize(new)
-    rated = engine.score(prompt, toks, {0: list(empty), len(toks): list(ends)})
-    if len(rated) != len(toks) + 1:
-        return []
-    gap = sum(s.logprob for s in rated[: len(toks)]) + _logsumexp(rated[-1].probes) - _logsumexp(rated[0].probes)
-    return [LineCandidate(at, new, "insertion", gap)]
+    gap = _to_the_end(engine, prompt, engine.tokenize(new), ends, start=empty)
+    return [] if gap is None else [LineCandidate(at, new, "insertion", gap)]
 
 
 def _end_ids(engine: Engine) -> tuple[list[int], list[int]]:

@@ -22,6 +22,9 @@ from itertools import pairwise
 # Wrapping a value in one of these is a common missing-logic fix (`abs(a - b)`, `sorted(xs)`).
 WRAPPERS = ("abs", "len", "sorted", "set", "list", "int", "str", "sum", "max", "min", "reversed", "round", "tuple")
 MAX_WRAP_TARGETS = 6  # values of one line that get wrapped (each in every name in scope)
+# A value missing a method call on it (`s` for `s.lower()`): the common argument-less ones.
+METHODS = ("lower", "upper", "strip", "split", "swapcase", "items", "values")
+MAX_SLICE_NAMES = 4  # names of the function a value may be sliced by (`arr` -> `arr[:k]`, `arr[k:]`)
 
 _COMPARE = {
     ast.Lt: ("<", ("<=", ">")),
@@ -149,13 +152,42 @@ def _python(source: str, line: int, original: str, names: tuple[str, ...]) -> li
             s = ln.seg(node.slice)
             out += [LineEdit(ln.put(a, b, f"{s} + 1"), "off by one"), LineEdit(ln.put(a, b, f"{s} - 1"), "off by one")]
     wrappers = tuple(dict.fromkeys((*WRAPPERS, *names)))
+    local = _local_names(tree, ln.lineno)
     for node in wrap_targets[:MAX_WRAP_TARGETS]:
         a, b = ln.span(node)
         inner = ln.seg(node)
         for name in wrappers:
             if not inner.startswith(f"{name}("):
                 out.append(LineEdit(ln.put(a, b, f"{name}({inner})"), "wrap"))
+        if isinstance(node, ast.Name | ast.Attribute | ast.Subscript):
+            out += [LineEdit(ln.put(a, b, f"{inner}.{m}()"), "method") for m in METHODS]
+        if isinstance(node, ast.Name):
+            by = [n for n in local if n != node.id][:MAX_SLICE_NAMES]
+            out += [LineEdit(ln.put(a, b, f"{inner}[{s}]"), "slice") for k in by for s in (f":{k}", f"{k}:")]
+    for node in ast.walk(tree):  # both sides of a comparison wrapped alike (`set(a) == set(b)`)
+        if isinstance(node, ast.Compare) and len(node.ops) == 1 and ln.holds(node):
+            (la, lb), (ra, rb) = ln.span(node.left), ln.span(node.comparators[0])
+            left, right, between = ln.seg(node.left), ln.seg(node.comparators[0]), ln.text[lb:ra]
+            for name in WRAPPERS:
+                out.append(LineEdit(ln.put(la, rb, f"{name}({left}){between}{name}({right})"), "wrap both"))
     return out
+
+
+def _local_names(tree: ast.AST, lineno: int) -> list[str]:
+    """The parameters and the names assigned above LINENO in the innermost function holding it."""
+    inner = None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.lineno < lineno <= (node.end_lineno or 0):
+            if inner is None or node.lineno > inner.lineno:
+                inner = node
+    if inner is None:
+        return []
+    a = inner.args
+    found = [x.arg for x in (*a.posonlyargs, *a.args, *a.kwonlyargs)]
+    for node in ast.walk(inner):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and node.lineno < lineno:
+            found.append(node.id)
+    return [n for n in dict.fromkeys(found) if n not in ("self", "cls")]
 
 
 def _statement(ln: _Line, node: ast.stmt) -> list[LineEdit]:

@@ -83,7 +83,11 @@ def main() -> None:
     ap.add_argument("--bug-type", default="", help="only the bugs of this HumanEvalFix bug type")
     ap.add_argument("--tasks", default="", help="only these task ids, comma-separated (Python/5,Python/10)")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--summarize", type=Path, nargs="+", help="print the tables of earlier --out files together; run nothing")
     args = ap.parse_args()
+    if args.summarize:
+        summarize(args.summarize)
+        return
     tasks = [json.loads(line) for line in args.data.read_text().splitlines() if line.strip()]
     if args.bug_type:
         tasks = [t for t in tasks if t["bug_type"] == args.bug_type]
@@ -92,17 +96,13 @@ def main() -> None:
     if args.limit:
         tasks = sorted(random.Random(args.seed).sample(tasks, args.limit), key=lambda t: int(t["task_id"].split("/")[1]))
     paths = args.paths.split(",")
+    rows: list[dict] = []
     work = Path(tempfile.mkdtemp(prefix="coder-repair-"))
     home = work / "home"
     model_path = store_path(home, args.model)
     llm = None
     if "naive" in paths:
         llm = raw_llama(model_path)
-    fixed = {p: 0 for p in paths}
-    times: list[float] = []
-    fixed_times: list[float] = []
-    by: dict[str, int] = {}
-    types: dict[str, dict[str, int]] = {}
     out = args.out.open("w") if args.out else None
     for i, task in enumerate(tasks, 1):
         row = {"task_id": task["task_id"], "bug_type": task["bug_type"]}
@@ -130,12 +130,12 @@ def main() -> None:
                 text=True,
                 timeout=1800,
             )
-            times.append(time.perf_counter() - t0)
+            seconds = time.perf_counter() - t0
             try:
-                report = json.loads(r.stdout)
+                result = json.loads(r.stdout)
             except ValueError:
-                report = {}
-            passed = [a["how"] for a in report.get("attempts", []) if a["outcome"] == "passed"]
+                result = {}
+            passed = [a["how"] for a in result.get("attempts", []) if a["outcome"] == "passed"]
             after = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
             ok = (
                 r.returncode == 0
@@ -145,26 +145,18 @@ def main() -> None:
             if not ok:
                 assert after["solution.py"] == before["solution.py"], f"{task['task_id']}: changed but not fixed"
             row["coder"] = ok
-            row["seconds"] = round(times[-1], 2)
+            row["seconds"] = round(seconds, 2)
             # what was checked, in order: where a repair ranked, and what failures cost
-            attempts = report.get("attempts", [])
+            attempts = result.get("attempts", [])
             row["checks"] = sum(a["outcome"] in ("passed", "failed") for a in attempts)
             row["attempts"] = [[a["round"], a["how"], a["outcome"][:6], round(a["seconds"], 2)] for a in attempts]
-            fixed["coder"] += ok
             if ok:
-                fixed_times.append(times[-1])
-                kind = _kind(passed[0] if passed else "")
                 row["how"] = passed[0] if passed else ""
-                by[kind] = by.get(kind, 0) + 1
         if "naive" in paths:
             folder = work / f"naive-{i}"
             write_project(task, folder)
             row["naive"] = naive(llm, task, folder)
-            fixed["naive"] += row["naive"]
-        counts = types.setdefault(task["bug_type"], {"n": 0, **{p: 0 for p in paths}})
-        counts["n"] += 1
-        for p in paths:
-            counts[p] += bool(row[p])
+        rows.append(row)
         if out:
             out.write(json.dumps(row) + "\n")
             out.flush()
@@ -174,19 +166,49 @@ def main() -> None:
             file=sys.stderr,
             flush=True,
         )
-    n = len(tasks)
     print(f"machine: {machine()}")
-    print(f"model: {model_path.name}, {n} tasks" + (f" (random subset, seed {args.seed})" if args.limit else "") + "\n")
-    rows = [[p, f"{fixed[p]}/{n}", f"{100 * fixed[p] / n:.1f}"] for p in paths]
-    print(table(["path", "repaired", "%"], rows))
+    subset = f" (random subset, seed {args.seed})" if args.limit else ""
+    print(f"model: {model_path.name}, {len(tasks)} tasks{subset}\n")
+    report(rows, paths)
+
+
+def report(rows: list[dict], paths: list[str]) -> None:
+    """The tables: totals, by bug type, the time per task and per repair, what repaired each bug."""
+    n = len(rows)
+    fixed = {p: sum(bool(r.get(p)) for r in rows) for p in paths}
+    print(table(["path", "repaired", "%"], [[p, f"{fixed[p]}/{n}", f"{100 * fixed[p] / n:.1f}"] for p in paths]))
     print()
+    types: dict[str, dict[str, int]] = {}
+    for r in rows:
+        counts = types.setdefault(r["bug_type"], {"n": 0, **{p: 0 for p in paths}})
+        counts["n"] += 1
+        for p in paths:
+            counts[p] += bool(r.get(p))
     type_rows = [[t, str(c["n"]), *(f"{c[p]}/{c['n']}" for p in paths)] for t, c in sorted(types.items())]
     print(table(["bug type", "tasks", *paths], type_rows))
-    if times:
+    if "coder" in paths:
+        times = [r["seconds"] for r in rows]
+        fixed_times = [r["seconds"] for r in rows if r["coder"]]
+        by: dict[str, int] = {}
+        for r in rows:
+            if r["coder"]:
+                kind = _kind(r.get("how", ""))
+                by[kind] = by.get(kind, 0) + 1
         print(f"\ncoder fix: median wall time per task {median(times):.1f} s, per repaired task {median(fixed_times):.1f} s")
         print("repaired by: " + ", ".join(f"{k} {v}" for k, v in sorted(by.items(), key=lambda kv: -kv[1])))
     if len(paths) == 2:
         print(f"coder - naive: {100 * (fixed['coder'] - fixed['naive']) / n:+.1f} points (goal: >= +15)")
+
+
+def summarize(files: list[Path]) -> None:
+    """The tables of one or more runs' --out records taken together (a run split by bug type)."""
+    rows = [json.loads(line) for f in files for line in f.read_text().splitlines() if line.strip()]
+    ids = [r["task_id"] for r in rows]
+    if len(ids) != len(set(ids)):
+        sys.exit("error: a task is in more than one of the files")
+    paths = [p for p in ("coder", "naive") if all(p in r for r in rows)]
+    print(f"{len(rows)} tasks from " + ", ".join(f.name for f in files) + "\n")
+    report(rows, paths)
 
 
 def _kind(how: str) -> str:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -160,3 +164,71 @@ def test_a_warm_check_that_disagrees_on_the_unchanged_file_is_not_used(tmp_path)
         assert warm.runs == 1 and warm.closed  # only the calibration ran warm
         assert result.fixed is not None
         assert any("does not report what the command did" in n for n in notes)
+
+
+LOOPING_TEST = (
+    "import os\nfrom calc import add\n\ndef test_add():\n"
+    "    with open('pid', 'w') as fh:\n        fh.write(str(os.getpid()))\n"
+    "    assert add(2, 3) == 5\n"
+)
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    return "\nState:\tZ" not in state
+
+
+def _wait_for(path: Path, seconds: float = 20) -> int:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if path.exists() and path.read_text().strip():
+            return int(path.read_text())
+        time.sleep(0.05)
+    raise AssertionError(f"{path} never written")
+
+
+def _gone(pid: int, seconds: float = 10) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not _running(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_closing_during_a_run_ends_the_test_run_too(tmp_path):
+    root = project(tmp_path, "    while True:\n        pass\n")
+    (root / "test_calc.py").write_text(LOOPING_TEST)
+    warm = WarmPytest(CMD, root, 60)
+    got = []
+    runner = threading.Thread(target=lambda: got.append(warm.run()))
+    runner.start()
+    child = _wait_for(root / "pid")
+    warm.close()  # what Ctrl-C during a check does (fix closes it in a finally)
+    runner.join(15)
+    assert not runner.is_alive() and got == [None]
+    assert _gone(child), "the test run outlived the warm check"
+
+
+def test_a_killed_coder_leaves_no_test_run_behind(tmp_path):
+    root = project(tmp_path, "    while True:\n        pass\n")
+    (root / "test_calc.py").write_text(LOOPING_TEST)
+    script = (
+        "import sys\nfrom pathlib import Path\nfrom coder_cli.actions.warm_check import WarmPytest\n"
+        f"WarmPytest({CMD!r}, Path(sys.argv[1]), 60).run()\n"
+    )
+    holder = subprocess.Popen([PY, "-c", script, str(root)])
+    try:
+        child = _wait_for(root / "pid")
+        holder.kill()  # SIGKILL: no finally runs
+        holder.wait()
+        assert _gone(child), "the test run outlived coder"
+    finally:
+        holder.kill()

@@ -40,7 +40,7 @@ START_TIMEOUT = 30.0  # seconds the server may take to import pytest and its plu
 
 # The server, run as `python -c`: one JSON request per line on stdin, replies on stdout.
 _SERVER = r"""
-import json, os, sys
+import json, os, select, signal, sys
 import pytest
 from importlib import metadata
 try:
@@ -101,7 +101,16 @@ for line in sys.stdin:
             finally:
                 os._exit(code)
     out.write(json.dumps({"pid": pid}) + "\n"); out.flush()
-    _, status = os.waitpid(pid, 0)
+    # While the child runs, coder sends nothing: stdin readable then means coder is gone (killed
+    # with no time to clean up); the child must not outlive it (an endless loop would spin on).
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if select.select([sys.stdin], [], [], 0.02)[0] and not sys.stdin.readline():
+            os.killpg(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            sys.exit(0)
     rc = os.waitstatus_to_exitcode(status) if hasattr(os, "waitstatus_to_exitcode") else status >> 8
     out.write(json.dumps({"rc": rc}) + "\n"); out.flush()
 """
@@ -176,13 +185,16 @@ class WarmPytest:
             start_new_session=True,
         )
         self._ready = False
+        self._child: int | None = None  # the test run going on, if any
 
     def _readline(self, deadline: float) -> str | None:
-        assert self.proc is not None and self.proc.stdout is not None
+        proc = self.proc
+        if proc is None or proc.stdout is None:
+            return None  # closed (from another thread: Ctrl-C)
         left = deadline - time.monotonic()
-        if left <= 0 or not select.select([self.proc.stdout], [], [], left)[0]:
+        if left <= 0 or not select.select([proc.stdout], [], [], left)[0]:
             return None
-        return self.proc.stdout.readline() or None
+        return proc.stdout.readline() or None
 
     def alive(self) -> bool:
         """Whether the server started (waiting for it the first time) and still runs."""
@@ -211,6 +223,7 @@ class WarmPytest:
             if pid is None:
                 self.close()
                 return None
+            self._child = pid
             done = self._readline(time.monotonic() + self.timeout)
             timed_out = done is None
             if timed_out:
@@ -223,6 +236,7 @@ class WarmPytest:
                     self.close()
                     return None
             rc = json.loads(done)["rc"]
+            self._child = None
         except (OSError, ValueError, KeyError, TypeError):
             self.close()
             return None
@@ -233,6 +247,13 @@ class WarmPytest:
         return CheckResult(rc == 0, output, time.perf_counter() - t0, returncode=rc)
 
     def close(self) -> None:
+        """Stop the server and a test run still going (Ctrl-C during a check): nothing outlives it."""
+        child, self._child = self._child, None
+        if child is not None:
+            try:
+                os.killpg(child, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         proc, self.proc = self.proc, None
         if proc is not None:
             try:

@@ -122,6 +122,7 @@ def _python(source: str, line: int, original: str, names: tuple[str, ...]) -> li
     ln = _Line(original, line + 1)
     out: list[LineEdit] = []
     wrap_targets: list[ast.AST] = []
+    both: list[LineEdit] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.stmt) and getattr(node, "lineno", None) == ln.lineno:
             out += _statement(ln, node)
@@ -130,6 +131,7 @@ def _python(source: str, line: int, original: str, names: tuple[str, ...]) -> li
             continue
         if isinstance(node, ast.Compare):
             out += _compare(ln, node)
+            both += _both_sides(ln, node)  # listed last, after every other edit
         elif isinstance(node, ast.BinOp):
             out += _binop(ln, node)
         elif isinstance(node, ast.BoolOp):
@@ -164,13 +166,7 @@ def _python(source: str, line: int, original: str, names: tuple[str, ...]) -> li
         if isinstance(node, ast.Name):
             by = [n for n in local if n != node.id][:MAX_SLICE_NAMES]
             out += [LineEdit(ln.put(a, b, f"{inner}[{s}]"), "slice") for k in by for s in (f":{k}", f"{k}:")]
-    for node in ast.walk(tree):  # both sides of a comparison wrapped alike (`set(a) == set(b)`)
-        if isinstance(node, ast.Compare) and len(node.ops) == 1 and ln.holds(node):
-            (la, lb), (ra, rb) = ln.span(node.left), ln.span(node.comparators[0])
-            left, right, between = ln.seg(node.left), ln.seg(node.comparators[0]), ln.text[lb:ra]
-            for name in WRAPPERS:
-                out.append(LineEdit(ln.put(la, rb, f"{name}({left}){between}{name}({right})"), "wrap both"))
-    return out
+    return out + both
 
 
 def _local_names(tree: ast.AST, lineno: int) -> list[str]:
@@ -240,6 +236,15 @@ def _values_of(node: ast.stmt, ln: _Line) -> list[ast.AST]:
                 out += [sub.left, *sub.comparators]
     # comprehension internals (`for x in ...` targets) are not values to wrap
     return [n for n in dict.fromkeys(out) if not (isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store))]
+
+
+def _both_sides(ln: _Line, node: ast.Compare) -> list[LineEdit]:
+    """Both sides of a one-operator comparison wrapped alike (`set(a) == set(b)`)."""
+    if len(node.ops) != 1:
+        return []
+    (la, lb), (ra, rb) = ln.span(node.left), ln.span(node.comparators[0])
+    left, right, between = ln.seg(node.left), ln.seg(node.comparators[0]), ln.text[lb:ra]
+    return [LineEdit(ln.put(la, rb, f"{n}({left}){between}{n}({right})"), "wrap both") for n in WRAPPERS]
 
 
 def _compare(ln: _Line, node: ast.Compare) -> list[LineEdit]:

@@ -33,7 +33,9 @@ class Check:
     syntax_lang: str | None  # language of the syntax check on the target, if any
     timeout: float = DEFAULT_TIMEOUT
 
-    def run(self, root: Path, target_rel: str) -> CheckResult:
+    def run(self, root: Path, target_rel: str, command=None) -> CheckResult | None:
+        """The syntax check, then the command; COMMAND, when given, runs the command instead of a
+        shell (a warm pytest: `warm_check`) and may give None (it could not run)."""
         t0 = time.perf_counter()
         if self.syntax_lang:
             problem = syntax_problem(root / target_rel, self.syntax_lang, target_rel)
@@ -41,6 +43,9 @@ class Check:
                 return CheckResult(False, problem, time.perf_counter() - t0)
         if not self.command:
             return CheckResult(True, "", time.perf_counter() - t0)
+        if command is not None:
+            res = command()
+            return res and CheckResult(res.passed, res.output, time.perf_counter() - t0, res.timed_out, res.returncode)
         env = check_env()
         # Its own process group, so a timeout (or Ctrl-C) ends the whole tree, not just the shell:
         # a candidate with an endless loop must not leave a test runner spinning.

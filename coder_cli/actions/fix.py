@@ -11,11 +11,10 @@ from pathlib import Path
 
 from coder_cli.actions import fix_lines
 from coder_cli.actions import fix_units as units
-from coder_cli.actions.checks import Check, CheckResult, plan, syntax_problem
+from coder_cli.actions.checks import Check, CheckResult, plan
 from coder_cli.actions.proposal import Proposal
 from coder_cli.actions.scratch import Scratch
 from coder_cli.actions.warm_check import WarmPytest, agrees
-from coder_cli.actions.warm_check import usable as warm_usable
 from coder_cli.config import project_root
 from coder_cli.core import failure as failures
 from coder_cli.core import line_edits
@@ -156,7 +155,7 @@ def run_fix(req: FixRequest, load: Callable[[], Engine], note: Callable[[str], N
         note(f"failure: {failure.summary}")
         refuse_an_unusable_check(check, before, scratch, rel, lang, original)
         # Started before the model loads: its imports run while the weights are read.
-        warm = WarmPytest(check.command or "", scratch.root, check.timeout) if warm_usable(check.command) else None
+        warm = WarmPytest.start(check.command, scratch.root, check.timeout)
         try:
             t_load = time.perf_counter()
             engine = Metered(load())
@@ -244,8 +243,11 @@ def fix_text(
         return run_fix(req, load, note, home)
 
 
-def _run(check: Check, scratch: Scratch, rel: str) -> CheckResult:
-    res = check.run(scratch.root, rel)
+def _run(check: Check, scratch: Scratch, rel: str, warm: WarmPytest | None = None) -> CheckResult | None:
+    """CHECK on the scratch copy, its command run by WARM when given (None: the warm run failed)."""
+    res = check.run(scratch.root, rel, warm.run if warm else None)
+    if res is None:
+        return None
     # Paths in the output should name the real repository, not the scratch copy.
     out = res.output.replace(str(scratch.root) + "/", "").replace(str(scratch.root), ".")
     return CheckResult(res.passed, out, res.seconds, res.timed_out, res.returncode)
@@ -285,17 +287,7 @@ class _Search:
 
     def _warm_run(self) -> CheckResult | None:
         assert self.warm is not None
-        t0 = time.perf_counter()
-        if self.check.syntax_lang:
-            problem = syntax_problem(self.scratch.root / self.ctx.rel, self.check.syntax_lang, self.ctx.rel)
-            if problem:
-                return CheckResult(False, problem, time.perf_counter() - t0)
-        res = self.warm.run()
-        if res is None:
-            return None
-        root = str(self.scratch.root)
-        out = res.output.replace(root + "/", "").replace(root, ".")
-        return CheckResult(res.passed, out, time.perf_counter() - t0, res.timed_out, res.returncode)
+        return _run(self.check, self.scratch, self.ctx.rel, self.warm)
 
     def _check(self) -> CheckResult:
         """The check on the scratch copy as it is: warm where it can be, and a warm pass confirmed by

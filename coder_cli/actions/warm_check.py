@@ -165,9 +165,15 @@ def _shebang(script: Path, path: str | None) -> str | None:
 class WarmPytest:
     """One server for one repair; `run` is `Check.run` for the scratch copy at ROOT."""
 
-    def __init__(self, command: str, root: Path, timeout: float) -> None:
+    @classmethod
+    def start(cls, command: str | None, root: Path, timeout: float) -> WarmPytest | None:
+        """The server for COMMAND, or None when it is not a plain pytest command (run it as it is)."""
+        parsed = pytest_command(command, check_env()) if command else None
+        return cls(command or "", root, timeout, parsed) if parsed else None
+
+    def __init__(self, command: str, root: Path, timeout: float, parsed=None) -> None:
         env = check_env()
-        parsed = pytest_command(command, env)
+        parsed = parsed or pytest_command(command, env)
         if parsed is None:
             raise ValueError(f"not a plain pytest command: {command}")
         self.interpreter, self.args, self.module, self.argv0 = parsed
@@ -287,8 +293,3 @@ def agrees(warm: CheckResult, real: CheckResult) -> bool:
     if warm.timed_out or real.timed_out or warm.returncode != real.returncode:
         return False
     return failures.parse(warm.output).summary == failures.parse(real.output).summary
-
-
-def usable(command: str | None) -> bool:
-    """Whether COMMAND can be run warm."""
-    return bool(command) and pytest_command(command or "", check_env()) is not None

@@ -96,6 +96,39 @@ def test_a_far_likelier_edit_is_checked_beside_its_fill_and_the_rest_after_every
     assert got == ["fill0", "edit0:5.0", "fill1", "new", "new", "edit1:0.5", "edit0:-1.0"]
 
 
+def test_edits_rated_to_the_end_are_the_best_by_first_token_and_the_best_of_each_kind_elsewhere(monkeypatch):
+    """The first-token screen picks EDITS_PER_LINE; past them, of each kind the best edits that
+    change the line at a place not yet taken for that kind, EDITS_PER_KIND at most."""
+    from coder_cli.actions import fix_lines
+    from coder_cli.engine.base import TokenScore
+
+    first = {"b": -1.0, "c": -2.0, "=": -3.0, "y": -4.0, "[": -5.0, "(": -9.0, "\n": -0.1}
+
+    class Engine:
+        def tokenize(self, text):
+            return [ord(c) for c in text]
+
+        def score(self, prompt, cont, probes):
+            return [
+                TokenScore(t, -0.5, t, -0.5, tuple(first.get(chr(p), -50.0) for p in probes.get(i, [])))
+                for i, t in enumerate([*cont, 10])
+            ]
+
+    rated = []
+    monkeypatch.setattr(fix_lines, "EDITS_PER_LINE", 1)
+    monkeypatch.setattr(fix_lines, "_to_the_end", lambda engine, prompt, toks, ends: rated.append([*prompt, *toks]) or 0.0)
+    edits = [
+        ("x = c", "wrap"),  # place 4, second there
+        ("x = b", "wrap"),  # place 4: the best first token, picked by the screen
+        ("x== a", "wrap"),  # place 1: a second place for "wrap"
+        ("y = a", "wrap"),  # place 0: "wrap" has its two
+        ("x = a(k)", "slice"),  # place 5: beaten there by [
+        ("x = a[k]", "slice"),
+    ]
+    fix_lines._rated(Engine(), [7], 0, Engine().tokenize("x = a"), edits, [10], [0])
+    assert ["".join(map(chr, t[1:])) for t in rated] == ["x = b", "x== a", "x = a[k]"]
+
+
 @pytest.mark.parametrize(
     ("summary", "fim", "plan"),
     [

@@ -97,6 +97,20 @@ def test_strings_are_not_edited_as_code():
     assert all('"a < b"' in e.text for e in edits(src, 1, "python"))
 
 
+def test_a_string_literal_becomes_another_literal_of_its_own_function_not_its_docstring():
+    src = (
+        'def g():\n    return "zz"\n\n\n'
+        'def f(n, words):\n    """Docstring."""\n    sep = \' \'\n'
+        '    return "db" + bin(n)[2:] + "d" + \'\'.join(words) + f"{n}!"\n'
+    )
+    found = [e.text.strip() for e in edits(src, 7, "python") if e.kind == "literal"]
+    assert 'return "db" + bin(n)[2:] + "db" + \'\'.join(words) + f"{n}!"' in found  # "d" -> "db"
+    assert 'return "db" + bin(n)[2:] + "d" + \' \'.join(words) + f"{n}!"' in found  # the line above's \' \'
+    assert not any("zz" in t or "Docstring" in t for t in found)  # other functions, docstrings
+    assert not any('f"{n}!"' not in t for t in found)  # f-strings are left alone
+    assert all(t.count('"d"') + t.count('"db"') + t.count("''") + t.count("' '") == 3 for t in found)
+
+
 def test_non_ascii_text_keeps_its_columns():
     src = 'def f(x):\n    return "é" if x < 1 else "ü"\n'
     assert '    return "é" if x <= 1 else "ü"' in [e.text for e in edits(src, 1, "python")]

@@ -22,8 +22,8 @@ A candidate far likelier than the written line (EAGER_GAP) is as strong a
 guess as the fill and is checked right after it; the rest wait for the ranking
 of every hole.
 Scoring is teacher-forced and cheap: one pass over the written line rates the
-first changed token of every edit, and only the best few edits per line are
-rated to the end. Small models rank well even where they generate badly. Every
+first changed token of every edit, and only the best few edits per line (and
+of each kind the best at two places of the line) are rated to the end. Small models rank well even where they generate badly. Every
 candidate is still verified by the caller against the real check.
 """
 
@@ -46,6 +46,7 @@ LINE_TOKENS = 80  # a line longer than this is not a one-line fix
 MIN_GAP = 1.0  # nats: how much likelier the model's token must be to try it instead
 ALTERNATIVES_PER_LINE = 2
 EDITS_PER_LINE = 4  # edits of one line rated to the end (the best by their first changed token)
+EDITS_PER_KIND = 2  # and at most this many more of each kind of edit (see _rated)
 INSERT_AFTER = 6  # the first holes get a hole for a missing line below them
 EAGER_GAP = 2.0  # nats: a candidate this much likelier than the written line is checked beside the fill
 MIN_RANKED_GAP = -8.0  # nats: a ranked candidate the model finds this much less likely is not checked
@@ -174,7 +175,15 @@ def _rated(engine: Engine, prompt: list[int], i: int, original: list[int], edits
         text = _alternative(engine, prompt, original[:j], best)
         if text is not None:
             firsts.append((text, "alternative", engine.tokenize(text), j, best))
-    picked = sorted((f for f in firsts if f[1] != "alternative"), key=lambda f: -first_gap(f[3], f[4]))[:EDITS_PER_LINE]
+    by_first = sorted((f for f in firsts if f[1] != "alternative"), key=lambda f: -first_gap(f[3], f[4]))
+    picked = by_first[:EDITS_PER_LINE]
+    # ... and of every kind the best EDITS_PER_KIND, each changing the line at another token: a
+    # first token misleads (`arr[:k]` ranks low on its `[`, and so does every other slice).
+    places = {(f[1], f[3]) for f in picked}
+    for f in by_first[EDITS_PER_LINE:]:
+        if (f[1], f[3]) not in places and sum(k == f[1] for k, _ in places) < EDITS_PER_KIND:
+            places.add((f[1], f[3]))
+            picked.append(f)
     picked += [f for f in firsts if f[1] == "alternative"]
     for text, kind, toks, j, _ in picked:
         total = _to_the_end(engine, [*prompt, *original[:j]], toks[j:], ends)

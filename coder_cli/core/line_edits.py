@@ -25,6 +25,7 @@ MAX_WRAP_TARGETS = 6  # values of one line that get wrapped (each in every name 
 # A value missing a method call on it (`s` for `s.lower()`): the common argument-less ones.
 METHODS = ("lower", "upper", "strip", "split", "swapcase", "items", "values")
 MAX_SLICE_NAMES = 4  # names of the function a value may be sliced by (`arr` -> `arr[:k]`, `arr[k:]`)
+MAX_LITERALS = 4  # other string literals of the function a string literal may become (`"d"` -> `"db"`)
 
 _COMPARE = {
     ast.Lt: ("<", ("<=", ">")),
@@ -123,6 +124,8 @@ def _python(source: str, line: int, original: str, names: tuple[str, ...]) -> li
     out: list[LineEdit] = []
     wrap_targets: list[ast.AST] = []
     both: list[LineEdit] = []
+    strings: list[ast.Constant] = []
+    in_fstring = {id(v) for n in ast.walk(tree) if isinstance(n, ast.JoinedStr) for v in n.values}
     for node in ast.walk(tree):
         if isinstance(node, ast.stmt) and getattr(node, "lineno", None) == ln.lineno:
             out += _statement(ln, node)
@@ -146,6 +149,8 @@ def _python(source: str, line: int, original: str, names: tuple[str, ...]) -> li
             a, b = ln.span(node)
             for v in {node.value + 1, node.value - 1} - {-1}:
                 out.append(LineEdit(ln.put(a, b, str(v)), "off by one"))
+        elif isinstance(node, ast.Constant) and type(node.value) is str and id(node) not in in_fstring:
+            strings.append(node)
         elif isinstance(node, ast.Constant) and type(node.value) is bool:
             a, b = ln.span(node)
             out.append(LineEdit(ln.put(a, b, str(not node.value)), "negation"))
@@ -166,16 +171,54 @@ def _python(source: str, line: int, original: str, names: tuple[str, ...]) -> li
         if isinstance(node, ast.Name):
             by = [n for n in local if n != node.id][:MAX_SLICE_NAMES]
             out += [LineEdit(ln.put(a, b, f"{inner}[{s}]"), "slice") for k in by for s in (f":{k}", f"{k}:")]
+    out += _literals(ln, strings, _function_strings(source, tree, ln.lineno, in_fstring))
     return out + both
 
 
-def _local_names(tree: ast.AST, lineno: int) -> list[str]:
-    """The parameters and the names assigned above LINENO in the innermost function holding it."""
+def _function_strings(source: str, tree: ast.AST, lineno: int, skip: set[int]) -> list[str]:
+    """The string literals of the innermost function holding LINENO as written (quotes and all), one
+    per value, nearest to the line first; the docstring and f-string parts left out."""
+    inner = _innermost(tree, lineno)
+    if inner is None:
+        return []
+    first = inner.body[0] if inner.body else None
+    doc = first.value if isinstance(first, ast.Expr) else None
+    found = [n for n in ast.walk(inner) if isinstance(n, ast.Constant) and type(n.value) is str]
+    found = [n for n in found if n is not doc and id(n) not in skip and n.lineno == n.end_lineno]
+    found.sort(key=lambda n: (abs(n.lineno - lineno), n.lineno, n.col_offset))
+    out: dict[str, str] = {}
+    for n in found:
+        text = ast.get_source_segment(source, n)
+        if text and n.value not in out:
+            out[n.value] = text
+    return list(out.values())
+
+
+def _literals(ln: _Line, strings: list[ast.Constant], literals: list[str]) -> list[LineEdit]:
+    """Each string literal of the line replaced by another literal of the function (`"d"` -> `"db"`,
+    `''.join` -> `' '.join`): a constant copied wrong is a common slip."""
+    out: list[LineEdit] = []
+    for node in strings:
+        a, b = ln.span(node)
+        mine = ln.seg(node)
+        others = [t for t in literals if ast.literal_eval(t) != node.value][:MAX_LITERALS]
+        out += [LineEdit(ln.put(a, b, t), "literal") for t in others if t != mine]
+    return out
+
+
+def _innermost(tree: ast.AST, lineno: int) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    """The innermost function holding line LINENO (1-based)."""
     inner = None
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.lineno < lineno <= (node.end_lineno or 0):
             if inner is None or node.lineno > inner.lineno:
                 inner = node
+    return inner
+
+
+def _local_names(tree: ast.AST, lineno: int) -> list[str]:
+    """The parameters and the names assigned above LINENO in the innermost function holding it."""
+    inner = _innermost(tree, lineno)
     if inner is None:
         return []
     a = inner.args

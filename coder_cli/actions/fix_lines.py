@@ -23,8 +23,9 @@ guess as the fill and is checked right after it; the rest wait for the ranking
 of every hole.
 Scoring is teacher-forced and cheap: one pass over the written line rates the
 first changed token of every edit, and only the best few edits per line (and
-of each kind the best at two places of the line) are rated to the end. Small models rank well even where they generate badly. Every
-candidate is still verified by the caller against the real check.
+of each kind the best at two places of the line) are rated to the end. Small
+models rank well even where they generate badly. Every candidate is still
+verified by the caller against the real check.
 """
 
 from __future__ import annotations

@@ -125,7 +125,6 @@ def _python(source: str, line: int, original: str, names: tuple[str, ...]) -> li
     wrap_targets: list[ast.AST] = []
     both: list[LineEdit] = []
     strings: list[ast.Constant] = []
-    in_fstring = {id(v) for n in ast.walk(tree) if isinstance(n, ast.JoinedStr) for v in n.values}
     for node in ast.walk(tree):
         if isinstance(node, ast.stmt) and getattr(node, "lineno", None) == ln.lineno:
             out += _statement(ln, node)
@@ -149,7 +148,7 @@ def _python(source: str, line: int, original: str, names: tuple[str, ...]) -> li
             a, b = ln.span(node)
             for v in {node.value + 1, node.value - 1} - {-1}:
                 out.append(LineEdit(ln.put(a, b, str(v)), "off by one"))
-        elif isinstance(node, ast.Constant) and type(node.value) is str and id(node) not in in_fstring:
+        elif isinstance(node, ast.Constant) and type(node.value) is str:
             strings.append(node)
         elif isinstance(node, ast.Constant) and type(node.value) is bool:
             a, b = ln.span(node)
@@ -159,7 +158,8 @@ def _python(source: str, line: int, original: str, names: tuple[str, ...]) -> li
             s = ln.seg(node.slice)
             out += [LineEdit(ln.put(a, b, f"{s} + 1"), "off by one"), LineEdit(ln.put(a, b, f"{s} - 1"), "off by one")]
     wrappers = tuple(dict.fromkeys((*WRAPPERS, *names)))
-    local = _local_names(tree, ln.lineno)
+    func = _innermost(tree, ln.lineno)
+    local = _local_names(func, ln.lineno)
     for node in wrap_targets[:MAX_WRAP_TARGETS]:
         a, b = ln.span(node)
         inner = ln.seg(node)
@@ -171,38 +171,34 @@ def _python(source: str, line: int, original: str, names: tuple[str, ...]) -> li
         if isinstance(node, ast.Name):
             by = [n for n in local if n != node.id][:MAX_SLICE_NAMES]
             out += [LineEdit(ln.put(a, b, f"{inner}[{s}]"), "slice") for k in by for s in (f":{k}", f"{k}:")]
-    out += _literals(ln, strings, _function_strings(source, tree, ln.lineno, in_fstring))
+    out += _literals(ln, strings, func, source)
     return out + both
 
 
-def _function_strings(source: str, tree: ast.AST, lineno: int, skip: set[int]) -> list[str]:
-    """The string literals of the innermost function holding LINENO as written (quotes and all), one
-    per value, nearest to the line first; the docstring and f-string parts left out."""
-    inner = _innermost(tree, lineno)
-    if inner is None:
+def _literals(ln: _Line, strings: list[ast.Constant], inner, source: str) -> list[LineEdit]:
+    """Each string literal of the line (STRINGS) replaced by another string literal of its function
+    INNER, nearest to the line first, MAX_LITERALS at most (`"d"` -> `"db"`, `''.join` -> `' '.join`):
+    a constant copied wrong is a common slip. Docstrings and f-string parts are not literals here."""
+    if inner is None or not strings:
         return []
+    in_fstring = {id(v) for n in ast.walk(inner) if isinstance(n, ast.JoinedStr) for v in n.values}
     first = inner.body[0] if inner.body else None
     doc = first.value if isinstance(first, ast.Expr) else None
     found = [n for n in ast.walk(inner) if isinstance(n, ast.Constant) and type(n.value) is str]
-    found = [n for n in found if n is not doc and id(n) not in skip and n.lineno == n.end_lineno]
-    found.sort(key=lambda n: (abs(n.lineno - lineno), n.lineno, n.col_offset))
-    out: dict[str, str] = {}
+    found = [n for n in found if n is not doc and id(n) not in in_fstring and n.lineno == n.end_lineno]
+    found.sort(key=lambda n: (abs(n.lineno - ln.lineno), n.lineno, n.col_offset))
+    written: dict[str, str] = {}  # value -> the first literal of that value as written
     for n in found:
         text = ast.get_source_segment(source, n)
-        if text and n.value not in out:
-            out[n.value] = text
-    return list(out.values())
-
-
-def _literals(ln: _Line, strings: list[ast.Constant], literals: list[str]) -> list[LineEdit]:
-    """Each string literal of the line replaced by another literal of the function (`"d"` -> `"db"`,
-    `''.join` -> `' '.join`): a constant copied wrong is a common slip."""
+        if text and n.value not in written:
+            written[n.value] = text
     out: list[LineEdit] = []
     for node in strings:
+        if id(node) in in_fstring:
+            continue
         a, b = ln.span(node)
-        mine = ln.seg(node)
-        others = [t for t in literals if ast.literal_eval(t) != node.value][:MAX_LITERALS]
-        out += [LineEdit(ln.put(a, b, t), "literal") for t in others if t != mine]
+        others = [text for value, text in written.items() if value != node.value][:MAX_LITERALS]
+        out += [LineEdit(ln.put(a, b, text), "literal") for text in others]
     return out
 
 
@@ -216,9 +212,8 @@ def _innermost(tree: ast.AST, lineno: int) -> ast.FunctionDef | ast.AsyncFunctio
     return inner
 
 
-def _local_names(tree: ast.AST, lineno: int) -> list[str]:
-    """The parameters and the names assigned above LINENO in the innermost function holding it."""
-    inner = _innermost(tree, lineno)
+def _local_names(inner, lineno: int) -> list[str]:
+    """The parameters and the names assigned above LINENO in INNER, the innermost function holding it."""
     if inner is None:
         return []
     a = inner.args

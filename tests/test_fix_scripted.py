@@ -158,3 +158,44 @@ def test_a_check_that_never_ends_is_killed_with_its_children(tmp_path):
     marker.unlink()
     time.sleep(0.3)
     assert not marker.exists(), "the test runner kept running after the timeout"
+
+
+@pytest.mark.slow
+def test_outside_a_repository_the_check_runs_where_it_was_typed(tmp_path, home, scripted):
+    # A library unpacked from its sdist: no .git, the tests beside the package, not beside the file.
+    proj = tmp_path / "lib-1.0"
+    (proj / "lib").mkdir(parents=True)
+    (proj / "tests").mkdir()
+    shutil.copy(FIXTURES / "wrong_operator" / "mod.py", proj / "lib" / "mod.py")
+    test = (FIXTURES / "wrong_operator" / "test_mod.py").read_text().replace("from mod ", "from lib.mod ")
+    (proj / "tests" / "test_mod.py").write_text(test)
+    model, _ = scripted(GOOD_AREA)
+    cmd = "--test=python -m pytest -q -p no:cacheprovider tests/test_mod.py"
+    r = run_inprocess(["fix", "lib/mod.py", cmd, "--yes", "-m", model, "--explain"], home, proj)
+    assert r.code == 0, r.stderr
+    assert f"(in {proj.resolve()})" in r.stderr
+    assert "return width * height" in (proj / "lib" / "mod.py").read_text()
+
+
+@pytest.mark.slow
+def test_in_a_sub_folder_of_a_repository_the_check_runs_there(tmp_path, home, scripted):
+    proj = tmp_path / "proj"
+    shutil.copytree(FIXTURES / "wrong_operator", proj / "sub")
+    subprocess.run(["git", "init", "-q", str(proj)], check=True)
+    model, _ = scripted(GOOD_AREA)
+    r = run_inprocess(["fix", "mod.py", TEST, "--yes", "-m", model, "--explain"], home, proj / "sub")
+    assert r.code == 0, r.stderr
+    assert f"(in {(proj / 'sub').resolve()})" in r.stderr
+    assert "return width * height" in (proj / "sub" / "mod.py").read_text()
+
+
+def test_a_command_typed_outside_the_root_runs_in_the_root(tmp_path):
+    from coder_cli.actions.checks import plan
+
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "mod.py").write_text("x = 1\n")
+    check = plan(root / "mod.py", root, "python", "pytest", cwd=tmp_path)
+    assert check.workdir == "" and check.cwd(root) == root
+    check = plan(root / "mod.py", root, "python", "pytest", cwd=root)
+    assert check.workdir == "" and f"(in {root})" in check.description

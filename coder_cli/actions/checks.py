@@ -29,9 +29,14 @@ class Check:
     """What is run, described for people, and how: a shell command and/or an in-process syntax check."""
 
     description: str
-    command: str | None  # shell command run in the (scratch) root
+    command: str | None  # shell command run in the (scratch) root, or in WORKDIR under it
     syntax_lang: str | None  # language of the syntax check on the target, if any
     timeout: float = DEFAULT_TIMEOUT
+    workdir: str = ""  # where the command runs, relative to the root: where it was typed
+
+    def cwd(self, root: Path) -> Path:
+        """The folder the command runs in for the (scratch) copy at ROOT."""
+        return root / self.workdir if self.workdir else root
 
     def run(self, root: Path, target_rel: str, command=None) -> CheckResult | None:
         """The syntax check, then the command; COMMAND, when given, runs the command instead of a
@@ -52,7 +57,7 @@ class Check:
         proc = subprocess.Popen(
             self.command,
             shell=True,
-            cwd=root,
+            cwd=self.cwd(root),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -121,11 +126,18 @@ def find_test_file(target: Path, root: Path) -> Path | None:
     return None
 
 
-def plan(target: Path, root: Path, lang: str, test_cmd: str | None, timeout: float = DEFAULT_TIMEOUT) -> Check:
-    """The check for TARGET, said in words exactly as it will be run."""
+def plan(
+    target: Path, root: Path, lang: str, test_cmd: str | None, timeout: float = DEFAULT_TIMEOUT, cwd: Path | None = None
+) -> Check:
+    """The check for TARGET, said in words exactly as it will be run. A TEST_CMD runs where it was
+    typed (CWD) when that is inside ROOT, as it would in the shell; otherwise in ROOT."""
     rel = target.relative_to(root).as_posix()
     if test_cmd:
-        return Check(f"`{test_cmd}` (in {root})", test_cmd, None, timeout)
+        where = cwd.resolve() if cwd is not None else root
+        if not where.is_relative_to(root):
+            where = root
+        workdir = where.relative_to(root).as_posix()
+        return Check(f"`{test_cmd}` (in {where})", test_cmd, None, timeout, "" if workdir == "." else workdir)
     if lang == "python":
         test = find_test_file(target, root)
         if test is None:

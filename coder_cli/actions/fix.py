@@ -43,6 +43,7 @@ class FixRequest:
     lang: str | None = None
     timeout: float = 120.0
     use_map: bool = True
+    cwd: Path | None = None  # where the command was typed: a --test command runs there
 
 
 @dataclass
@@ -128,7 +129,7 @@ def prepare(req: FixRequest) -> tuple[Path, Path, str, TextFile, str | None]:
     if target.is_dir():
         raise UsageError(f"{target} is a folder; name the file to fix")
     target = target.resolve()
-    root = project_root(target.parent)
+    root = fix_root(target, req.cwd if req.test_cmd else None)
     check_inside(target, root)
     original = read_text(target)
     from coder_cli.core.languages import language_for
@@ -139,11 +140,22 @@ def prepare(req: FixRequest) -> tuple[Path, Path, str, TextFile, str | None]:
     return target, root, target.relative_to(root).as_posix(), original, lang
 
 
+def fix_root(target: Path, cwd: Path | None) -> Path:
+    """The folder copied for the check: the git work tree holding TARGET; outside a repository, CWD
+    (where a --test command was typed, so the tests it names are in the copy) when TARGET is under
+    it, else TARGET's own folder."""
+    root = project_root(target.parent)
+    if cwd is None or (root / ".git").exists():
+        return root
+    cwd = cwd.resolve()
+    return cwd if target.is_relative_to(cwd) else root
+
+
 def run_fix(req: FixRequest, load: Callable[[], Engine], note: Callable[[str], None], home: Path) -> FixResult:
     """The whole repair: returns the result with FIXED set when a candidate passed the check."""
     t0 = time.perf_counter()
     target, root, rel, original, lang = prepare(req)
-    check = plan(target, root, lang or "", req.test_cmd, req.timeout)
+    check = plan(target, root, lang or "", req.test_cmd, req.timeout, req.cwd)
     note(f"checking: {check.description}")
     with Scratch(root, keep=rel) as scratch:
         before = _run(check, scratch, rel)
@@ -155,7 +167,7 @@ def run_fix(req: FixRequest, load: Callable[[], Engine], note: Callable[[str], N
         note(f"failure: {failure.summary}")
         refuse_an_unusable_check(check, before, scratch, rel, lang, original)
         # Started before the model loads: its imports run while the weights are read.
-        warm = WarmPytest.start(check.command, scratch.root, check.timeout)
+        warm = WarmPytest.start(check.command, check.cwd(scratch.root), check.timeout, idle=scratch.dir)
         try:
             t_load = time.perf_counter()
             engine = Metered(load())
@@ -192,7 +204,7 @@ def refuse_an_unusable_check(
 
     if before.timed_out or not check.command or before.returncode is None:
         return  # a timeout, or the syntax check failed first: the file's, as far as anyone can tell
-    why = check_health.unusable(check.command, before.returncode, before.output, lambda p: (scratch.root / p).exists())
+    why = check_health.unusable(check.command, before.returncode, before.output, lambda p: (check.cwd(scratch.root) / p).exists())
     # A silent failure (`grep -q` on the file's text) says nothing a stand-in could contradict; one
     # whose traceback goes through the file needs no stand-in to show the check reaches it.
     if why is None and lang and before.output.strip() and not check_health.reaches(before.output, rel):
@@ -200,7 +212,7 @@ def refuse_an_unusable_check(
         if stand_in is not None:
             scratch.write(rel, stand_in.encode("utf-8"))
             try:
-                stubbed = _run(Check(check.description, check.command, None, check.timeout), scratch, rel)
+                stubbed = _run(Check(check.description, check.command, None, check.timeout, check.workdir), scratch, rel)
             finally:
                 scratch.write(rel, original.raw)
             if not stubbed.passed and check_health.same_failure(
@@ -239,7 +251,7 @@ def fix_text(
     with tempfile.TemporaryDirectory(prefix="coder-filter-") as tmp:
         path = Path(tmp) / f"input{ext}"
         path.write_text(text, encoding="utf-8")
-        req = FixRequest(path, req.test_cmd, req.rounds, req.samples, lang, req.timeout, req.use_map)
+        req = FixRequest(path, req.test_cmd, req.rounds, req.samples, lang, req.timeout, req.use_map, path.parent)
         return run_fix(req, load, note, home)
 
 

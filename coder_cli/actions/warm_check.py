@@ -166,12 +166,14 @@ class WarmPytest:
     """One server for one repair; `run` is `Check.run` for the scratch copy at ROOT."""
 
     @classmethod
-    def start(cls, command: str | None, root: Path, timeout: float) -> WarmPytest | None:
+    def start(cls, command: str | None, root: Path, timeout: float, idle: Path | None = None) -> WarmPytest | None:
         """The server for COMMAND, or None when it is not a plain pytest command (run it as it is)."""
         parsed = pytest_command(command, check_env()) if command else None
-        return cls(command or "", root, timeout, parsed) if parsed else None
+        return cls(command or "", root, timeout, parsed, idle) if parsed else None
 
-    def __init__(self, command: str, root: Path, timeout: float, parsed=None) -> None:
+    def __init__(self, command: str, root: Path, timeout: float, parsed=None, idle: Path | None = None) -> None:
+        """ROOT is where each run's command runs; the server waits in IDLE (default: ROOT's parent),
+        a folder outside the project: nothing of it may be imported before the fork."""
         env = check_env()
         parsed = parsed or pytest_command(command, env)
         if parsed is None:
@@ -182,7 +184,7 @@ class WarmPytest:
         self._out.close()
         self.proc: subprocess.Popen | None = subprocess.Popen(
             [self.interpreter, "-c", _SERVER],
-            cwd=root.parent,  # not the project: nothing of it may be imported before the fork
+            cwd=idle or root.parent,
             env=env,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,

@@ -43,7 +43,7 @@ def fix(
 
         raise UsageError("--yes, --dry-run and --diff exclude each other")
     note = (lambda msg: None) if (as_json or not explain and not rt.env.stderr_isatty) else rt.diag.note
-    req = FixRequest(Path(rt.env.cwd, file), test, rounds, lang=lang, timeout=timeout)
+    req = FixRequest(Path(rt.env.cwd, file), test, rounds, lang=lang, timeout=timeout, cwd=Path(rt.env.cwd))
     if file == "-":
         from coder_cli.actions.fix import filter_extension
 

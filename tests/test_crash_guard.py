@@ -72,7 +72,7 @@ def body():
         return 7
     try:
         print("ready", flush=True)
-        time.sleep(30)
+        time.sleep(300)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr, flush=True)
         return 130
@@ -108,11 +108,15 @@ def test_a_terminals_ctrl_c_reaches_the_command_once():
     pid, fd = pty.fork()
     if pid == 0:  # the child: the guarded command on a terminal of its own
         os.execv(sys.executable, [sys.executable, "-c", _GUARDED, "sleep"])
+    # Each wait has its own deadline, and the command sleeps longer than both: on a loaded machine
+    # a shared one ran out before the Ctrl-C was read, and the sleep's end passed for exit 0.
     out = b""
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while b"ready" not in out and time.monotonic() < deadline:
         out += os.read(fd, 1024)
+    assert b"ready" in out, out
     os.write(fd, b"\x03")  # Ctrl-C: SIGINT from the terminal to the whole foreground group
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
             chunk = os.read(fd, 1024)
@@ -121,7 +125,15 @@ def test_a_terminals_ctrl_c_reaches_the_command_once():
         if not chunk:
             break
         out += chunk
-    _, status = os.waitpid(pid, 0)
+    done, status = os.waitpid(pid, os.WNOHANG)
+    while not done and time.monotonic() < deadline + 30:
+        time.sleep(0.1)
+        done, status = os.waitpid(pid, os.WNOHANG)
+    if not done:  # the Ctrl-C never reached it
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        raise AssertionError(f"still running 30 s after Ctrl-C: {out!r}")
+    assert os.WIFEXITED(status), f"died of {signal.Signals(os.WTERMSIG(status)).name}: {out!r}"
     assert os.WEXITSTATUS(status) == 130, out
     assert out.count(b"interrupted") == 1, out
 

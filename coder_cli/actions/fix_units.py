@@ -132,7 +132,34 @@ def _failing_def(ctx: Context, failure: Failure, defs):
         if inside:
             funcs = [d for d in inside if d.kind != "class"]
             return max(funcs or inside, key=lambda d: d.start_byte)
-    return _mentioned(defs, failure.output + "\n" + "\n".join(failure.failed_tests))
+    return _tested(defs, failure.failed_tests) or _mentioned(defs, _without_runner_hints(failure.output))
+
+
+# Lines a test runner adds about its own output ("Use -v to get more diff"): their words are not
+# names of the code, and a function called `get` or `show` must not be chosen for them.
+_RUNNER_HINT = re.compile(
+    r"^(E\s+)?\s*(Use -v+ to get (more|the full) diff|Omitting \d+ identical items.*|Full diff:"
+    r"|Differing items:|Right contains \d+ more items?.*|Left contains \d+ more items?.*"
+    r"|\.\.\.Full output truncated.*|use '-vv' to show)\s*$",
+    re.MULTILINE,
+)
+
+
+def _without_runner_hints(output: str) -> str:
+    return _RUNNER_HINT.sub("", output)
+
+
+def _tested(defs, failed_tests: list[str]):
+    """The one def a failing test is named for (`test_frequencies` -> `frequencies`), else None."""
+    names = set()
+    for node in failed_tests:
+        name = node.split("::")[-1].split("[")[0]
+        for prefix in ("test_", "Test", "test"):
+            if name.startswith(prefix) and len(name) > len(prefix):
+                names.add(name[len(prefix) :].lstrip("_"))
+                break
+    found = [d for d in defs if d.name in names]
+    return found[0] if len({d.name for d in found}) == 1 and len(found) == 1 else None
 
 
 def _known() -> frozenset[str]:

@@ -159,6 +159,7 @@ KEYS: dict[str, Key] = {
             "llama.cpp's extra (weight-repack) CPU buffer types: auto (off when the build reports AMX), true, false",
         ),
         Key("kv_type", "f16", _choice("f16", "q8_0", "q4_0"), "KV-cache type"),
+        Key("speculate", True, _bool, "greedy replies check prompt-lookup drafts several tokens at a time (same text)"),
         Key("temperature", 0.0, _float01, "sampling temperature; 0 = greedy"),
         Key("max_tokens", 1024, _int_upto(1, MAX_TOKENS), "longest reply in tokens"),
         Key("seed", 0, _int_upto(-1, MAX_SEED), "sampling seed; -1: a random one (llama.cpp's default)"),

@@ -78,6 +78,8 @@ _coder_ask() {
     '(--flash-attn --no-flash-attn)--flash-attn[Flash attention (default\: on)]' \
     '(--flash-attn --no-flash-attn)--no-flash-attn[Opposite of --flash-attn]' \
     '(--kv-type)--kv-type[KV-cache type\: f16, q8_0 or q4_0 (default\: f16)]:kv-type:_coder__values_2' \
+    '(--speculate --no-speculate)--speculate[Greedy replies check drafts copied from the prompt several tokens per step; same text, faster edits (default\: on)]' \
+    '(--speculate --no-speculate)--no-speculate[Opposite of --speculate]' \
     '(--backend)--backend[local\: llama.cpp in this process, or a running `coder serve`; openai\: the server at --base-url]:backend:_coder__values_3' \
     '(--base-url)--base-url[OpenAI-compatible server (llama.cpp server, vLLM, Ollama), e.g. http\://127.0.0.1\:8000/v1]:base-url: ' \
     '(--api-key)--api-key[API key for --base-url (or CODER_API_KEY)]:api-key: ' \
@@ -111,6 +113,8 @@ _coder_chat() {
     '(--flash-attn --no-flash-attn)--flash-attn[Flash attention (default\: on)]' \
     '(--flash-attn --no-flash-attn)--no-flash-attn[Opposite of --flash-attn]' \
     '(--kv-type)--kv-type[KV-cache type\: f16, q8_0 or q4_0 (default\: f16)]:kv-type:_coder__values_2' \
+    '(--speculate --no-speculate)--speculate[Greedy replies check drafts copied from the prompt several tokens per step; same text, faster edits (default\: on)]' \
+    '(--speculate --no-speculate)--no-speculate[Opposite of --speculate]' \
     '(--backend)--backend[local\: llama.cpp in this process, or a running `coder serve`; openai\: the server at --base-url]:backend:_coder__values_3' \
     '(--base-url)--base-url[OpenAI-compatible server (llama.cpp server, vLLM, Ollama), e.g. http\://127.0.0.1\:8000/v1]:base-url: ' \
     '(--api-key)--api-key[API key for --base-url (or CODER_API_KEY)]:api-key: ' \
@@ -138,6 +142,8 @@ _coder_commit_msg() {
     '(--flash-attn --no-flash-attn)--flash-attn[Flash attention (default\: on)]' \
     '(--flash-attn --no-flash-attn)--no-flash-attn[Opposite of --flash-attn]' \
     '(--kv-type)--kv-type[KV-cache type\: f16, q8_0 or q4_0 (default\: f16)]:kv-type:_coder__values_2' \
+    '(--speculate --no-speculate)--speculate[Greedy replies check drafts copied from the prompt several tokens per step; same text, faster edits (default\: on)]' \
+    '(--speculate --no-speculate)--no-speculate[Opposite of --speculate]' \
     '(--backend)--backend[local\: llama.cpp in this process, or a running `coder serve`; openai\: the server at --base-url]:backend:_coder__values_3' \
     '(--base-url)--base-url[OpenAI-compatible server (llama.cpp server, vLLM, Ollama), e.g. http\://127.0.0.1\:8000/v1]:base-url: ' \
     '(--api-key)--api-key[API key for --base-url (or CODER_API_KEY)]:api-key: ' \
@@ -164,6 +170,8 @@ _coder_complete() {
     '(--flash-attn --no-flash-attn)--flash-attn[Flash attention (default\: on)]' \
     '(--flash-attn --no-flash-attn)--no-flash-attn[Opposite of --flash-attn]' \
     '(--kv-type)--kv-type[KV-cache type\: f16, q8_0 or q4_0 (default\: f16)]:kv-type:_coder__values_2' \
+    '(--speculate --no-speculate)--speculate[Greedy replies check drafts copied from the prompt several tokens per step; same text, faster edits (default\: on)]' \
+    '(--speculate --no-speculate)--no-speculate[Opposite of --speculate]' \
     '(--backend)--backend[local\: llama.cpp in this process, or a running `coder serve`; openai\: the server at --base-url]:backend:_coder__values_3' \
     '(--base-url)--base-url[OpenAI-compatible server (llama.cpp server, vLLM, Ollama), e.g. http\://127.0.0.1\:8000/v1]:base-url: ' \
     '(--api-key)--api-key[API key for --base-url (or CODER_API_KEY)]:api-key: ' \
@@ -233,6 +241,8 @@ _coder_doctor() {
     '(--flash-attn --no-flash-attn)--flash-attn[Flash attention (default\: on)]' \
     '(--flash-attn --no-flash-attn)--no-flash-attn[Opposite of --flash-attn]' \
     '(--kv-type)--kv-type[KV-cache type\: f16, q8_0 or q4_0 (default\: f16)]:kv-type:_coder__values_2' \
+    '(--speculate --no-speculate)--speculate[Greedy replies check drafts copied from the prompt several tokens per step; same text, faster edits (default\: on)]' \
+    '(--speculate --no-speculate)--no-speculate[Opposite of --speculate]' \
     '(- *)-h[Show this message and exit]' \
     '(- *)--help[Show this message and exit]'
 }
@@ -258,6 +268,8 @@ _coder_fix() {
     '(--flash-attn --no-flash-attn)--flash-attn[Flash attention (default\: on)]' \
     '(--flash-attn --no-flash-attn)--no-flash-attn[Opposite of --flash-attn]' \
     '(--kv-type)--kv-type[KV-cache type\: f16, q8_0 or q4_0 (default\: f16)]:kv-type:_coder__values_2' \
+    '(--speculate --no-speculate)--speculate[Greedy replies check drafts copied from the prompt several tokens per step; same text, faster edits (default\: on)]' \
+    '(--speculate --no-speculate)--no-speculate[Opposite of --speculate]' \
     '(--backend)--backend[local\: llama.cpp in this process, or a running `coder serve`; openai\: the server at --base-url]:backend:_coder__values_3' \
     '(--base-url)--base-url[OpenAI-compatible server (llama.cpp server, vLLM, Ollama), e.g. http\://127.0.0.1\:8000/v1]:base-url: ' \
     '(--api-key)--api-key[API key for --base-url (or CODER_API_KEY)]:api-key: ' \
@@ -438,6 +450,8 @@ _coder_review() {
     '(--flash-attn --no-flash-attn)--flash-attn[Flash attention (default\: on)]' \
     '(--flash-attn --no-flash-attn)--no-flash-attn[Opposite of --flash-attn]' \
     '(--kv-type)--kv-type[KV-cache type\: f16, q8_0 or q4_0 (default\: f16)]:kv-type:_coder__values_2' \
+    '(--speculate --no-speculate)--speculate[Greedy replies check drafts copied from the prompt several tokens per step; same text, faster edits (default\: on)]' \
+    '(--speculate --no-speculate)--no-speculate[Opposite of --speculate]' \
     '(--backend)--backend[local\: llama.cpp in this process, or a running `coder serve`; openai\: the server at --base-url]:backend:_coder__values_3' \
     '(--base-url)--base-url[OpenAI-compatible server (llama.cpp server, vLLM, Ollama), e.g. http\://127.0.0.1\:8000/v1]:base-url: ' \
     '(--api-key)--api-key[API key for --base-url (or CODER_API_KEY)]:api-key: ' \
@@ -462,6 +476,8 @@ _coder_serve() {
     '(--flash-attn --no-flash-attn)--flash-attn[Flash attention (default\: on)]' \
     '(--flash-attn --no-flash-attn)--no-flash-attn[Opposite of --flash-attn]' \
     '(--kv-type)--kv-type[KV-cache type\: f16, q8_0 or q4_0 (default\: f16)]:kv-type:_coder__values_2' \
+    '(--speculate --no-speculate)--speculate[Greedy replies check drafts copied from the prompt several tokens per step; same text, faster edits (default\: on)]' \
+    '(--speculate --no-speculate)--no-speculate[Opposite of --speculate]' \
     '(- *)-h[Show this message and exit]' \
     '(- *)--help[Show this message and exit]'
 }

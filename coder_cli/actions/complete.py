@@ -248,6 +248,7 @@ class Completer:
                 max_tokens=MAX_TOKENS[mode],
                 temperature=0.0 if k == 0 else SAMPLE_TEMPERATURE,
                 seed=k,
+                speculate=False,  # fills are a line or a block: not measured to pay (docs: Speculative decoding)
             )
             raw, stats = self._generate(tokens, cur, mode, params)
             first_stats = first_stats or stats

@@ -42,6 +42,14 @@ CtxOpt = Annotated[int | None, typer.Option("--ctx", help="Context window in tok
 FlashOpt = Annotated[
     bool | None, typer.Option("--flash-attn/--no-flash-attn", help="Flash attention (default: on).", show_default=False)
 ]
+SpeculateOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--speculate/--no-speculate",
+        help="Greedy replies check drafts copied from the prompt several tokens per step; same text, faster edits (default: on).",
+        show_default=False,
+    ),
+]
 KvOpt = Annotated[
     str | None, typer.Option("--kv-type", help="KV-cache type: f16, q8_0 or q4_0 (default: f16).", show_default=False)
 ]
@@ -82,13 +90,14 @@ _ENGINE_OPTIONS = {
     "ctx_size": CtxOpt,  # (`ctx` is the Typer context)
     "flash_attn": FlashOpt,
     "kv_type": KvOpt,
+    "speculate": SpeculateOpt,
 }
 _REMOTE_OPTIONS = {"backend": BackendOpt, "base_url": BaseUrlOpt, "api_key": ApiKeyOpt}
 
 
 def engine_options(*, remote: bool = True):
     """Give a command the engine options (--model, --gpu-layers, --threads, --ctx, --flash-attn,
-    --kv-type and, with REMOTE, --backend, --base-url, --api-key), declared once here. The command
+    --kv-type, --speculate and, with REMOTE, --backend, --base-url, --api-key), declared once here. The command
     takes them as one parameter, ``engine``: the settings flags for ``runtime(ctx, **engine)``."""
 
     options = {**_ENGINE_OPTIONS, **(_REMOTE_OPTIONS if remote else {})}

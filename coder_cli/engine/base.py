@@ -17,6 +17,7 @@ class GenParams:
     repeat_penalty: float = 1.0
     seed: int = 0
     stop: tuple[str, ...] = ()  # extra stop strings (stop tokens come from the manifest)
+    speculate: bool | None = None  # prompt-lookup drafts for greedy decoding; None: the engine's default
 
 
 @dataclass
@@ -27,6 +28,9 @@ class GenStats:
     prompt_s: float = 0.0  # start of the call to the first token
     generate_s: float = 0.0  # first token to the last
     finish_reason: str = "stop"  # "stop", "length", "interrupted"
+    drafted_tokens: int = 0  # speculative decoding: tokens proposed by prompt lookup (engine/lookup.py)
+    accepted_tokens: int = 0  # ... of them, those greedy decoding agreed with
+    drafts: int = 0  # verify batches that carried a draft
 
     @property
     def prompt_tokens_per_s(self) -> float:

@@ -27,6 +27,7 @@ from coder_cli.engine.base import (
     common_prefix,
     now,
 )
+from coder_cli.engine.lookup import MAX_K, Drafter, Pacer
 from coder_cli.errors import ContextOverflow, ModelError
 
 _KV_TYPES = {"f16": 1, "q8_0": 8, "q4_0": 2}
@@ -80,11 +81,13 @@ class LlamaEngine:
         prompt_format=None,
         extra_bufts: str | bool = "auto",
         build_info: str | None = None,
+        speculate: bool = True,
         fault=None,
         warn=None,
     ) -> None:
         """EXTRA_BUFTS: "auto", True or False (engine/native.py). BUILD_INFO: what the llama.cpp
-        build reports (llama_print_system_info); tests inject an AMX build's. FAULT: test only
+        build reports (llama_print_system_info); tests inject an AMX build's. SPECULATE: greedy
+        generations use prompt-lookup drafts unless their GenParams say otherwise. FAULT: test only
         (engine/faults.py)."""
         import llama_cpp
 
@@ -162,6 +165,8 @@ class LlamaEngine:
             extra_bufts=bufts.on,
         )
         self._decoded = False
+        self.speculate = speculate
+        self._pacer = Pacer()  # draft lengths from batch costs timed here and acceptance (engine/lookup.py)
         load = {"extra_bufts": bufts.on, "flash_attn": flash_attn, "gpu_layers": layers, "threads": threads}
         self._fault = fault if fault is not None and fault.applies(**load) else None
         self._template = None
@@ -263,6 +268,7 @@ class LlamaEngine:
         keep = min(self._cached_prefix(tokens), len(prompt) - 1)
         llm._ctx.kv_cache_seq_rm(-1, keep, -1)
         llm.n_tokens = keep
+        llm._requires_eval = True  # its logits will not be the last token's alone
         n_vocab = llm.n_vocab()
         out: list[TokenScore] = []
         todo = tokens[keep:]
@@ -389,6 +395,12 @@ class LlamaEngine:
         llm = self._llm
         return min(common_prefix(llm.input_ids[: llm.n_tokens], tokens), len(tokens) - 1)
 
+    def speculates(self, params: GenParams) -> bool:
+        """Whether a generation with PARAMS decodes with prompt-lookup drafts: greedy only (sampling
+        decodes plainly), and only without a repeat penalty (drafts are checked by plain argmax)."""
+        wanted = self.speculate if params.speculate is None else params.speculate
+        return bool(wanted) and params.temperature <= 0 and params.repeat_penalty == 1.0
+
     def _run(self, tokens: list[int], params: GenParams, stop_ids: set[int], stats: GenStats) -> Iterator[str]:
         llm = self._llm
         is_eog = self._llama_cpp.llama_vocab_is_eog
@@ -403,15 +415,18 @@ class LlamaEngine:
         t0 = now()
         first = last = None
         stats.finish_reason = "length"
-        gen = llm.generate(
-            tokens,
-            top_k=params.top_k if params.temperature > 0 else 1,
-            top_p=params.top_p,
-            min_p=0.0,
-            temp=params.temperature,
-            repeat_penalty=params.repeat_penalty,
-            reset=True,
-        )
+        if self.speculates(params):
+            gen = self._lookup_tokens(tokens, stats, params.max_tokens)
+        else:
+            gen = llm.generate(
+                tokens,
+                top_k=params.top_k if params.temperature > 0 else 1,
+                top_p=params.top_p,
+                min_p=0.0,
+                temp=params.temperature,
+                repeat_penalty=params.repeat_penalty,
+                reset=True,
+            )
         try:
             for token in gen:
                 t = now()
@@ -429,7 +444,8 @@ class LlamaEngine:
                 if stopped:
                     stats.finish_reason = "stop"
                     break
-                if stats.completion_tokens >= params.max_tokens or llm.n_tokens + 1 >= n_ctx:
+                # (The cache then holds the prompt and every token but this one.)
+                if stats.completion_tokens >= params.max_tokens or len(tokens) + stats.completion_tokens >= n_ctx:
                     break
             tail = decoder.decode(b"", final=True) + matcher.flush()
             if tail:
@@ -444,6 +460,76 @@ class LlamaEngine:
             gen.close()
             if first is not None and last is not None:
                 stats.generate_s = last - first
+
+    def _lookup_tokens(self, tokens: list[int], stats: GenStats, max_tokens: int) -> Iterator[int]:
+        """Greedy decoding with prompt-lookup drafts (engine/lookup.py): the tokens plain greedy
+        decoding would give, several per `llama_decode` where the reply copies text it was shown
+        (the same tokens up to how a batch rounds the logits: benchmarks/speculate.py measures it).
+
+        Each step decodes the token just chosen together with a draft of the tokens that followed
+        the same n-gram earlier, with logits for those positions only (never `logits_all`: 0.6 GiB
+        per 1K of context with Qwen's vocabulary); the draft's longest prefix that agrees with the
+        argmax at each position is kept, the rest removed from the KV cache. The cache then holds the
+        prompt and every token yielded but the last (as `Llama.generate` leaves it), plus the
+        accepted tokens not yet yielded, and `input_ids`/`n_tokens` say exactly that: the next call
+        reuses the prefix as after a plain one."""
+        import numpy as np
+
+        llm = self._llm
+        ctx, batch = llm._ctx, llm._batch
+        n_vocab, n_ctx, n_batch = llm.n_vocab(), self.n_ctx, llm.n_batch
+        keep = self._cached_prefix(tokens)
+        ctx.kv_cache_seq_rm(-1, keep, -1)
+        llm.n_tokens = keep
+        llm._requires_eval = True  # llama-cpp-python's logits no longer match its last token
+        for i in range(keep, len(tokens), n_batch):
+            chunk = tokens[i : i + n_batch]
+            batch.set_batch(batch=chunk, n_past=llm.n_tokens, logits_all=False)
+            ctx.decode(batch)
+            llm.input_ids[llm.n_tokens : llm.n_tokens + len(chunk)] = chunk
+            llm.n_tokens += len(chunk)
+        rows = np.ctypeslib.as_array(ctx.get_logits(), shape=(1, n_vocab))
+        nxt = int(rows[0].argmax())
+        drafter, pacer = Drafter(tokens), self._pacer
+        pacer.begin()
+        clock = now
+        made = 0
+        try:
+            while True:
+                yield nxt
+                made += 1
+                drafter.add(nxt)
+                # Room: the reply's budget, and the context (the consumer stops at n_ctx).
+                room = min(max_tokens - made, n_ctx - 1 - llm.n_tokens - 1)
+                proposed = drafter.draft(min(room, MAX_K)) if room > 0 else []
+                draft = proposed[: pacer.choose(len(proposed))]
+                step = [nxt, *draft]
+                n_past = llm.n_tokens
+                t0 = clock()
+                batch.set_batch(batch=step, n_past=n_past, logits_all=True)
+                ctx.decode(batch)
+                rows = np.ctypeslib.as_array(ctx.get_logits(), shape=(len(step), n_vocab))
+                best = rows.argmax(axis=1)
+                pacer.costs.observe(len(step), clock() - t0)
+                llm.input_ids[n_past : n_past + len(step)] = step
+                llm.n_tokens += len(step)
+                took = 0
+                while took < len(draft) and int(best[took]) == draft[took]:
+                    took += 1
+                if took < len(draft):  # the rejected tail leaves the cache
+                    ctx.kv_cache_seq_rm(-1, n_past + 1 + took, -1)
+                    llm.n_tokens = n_past + 1 + took
+                pacer.record(len(draft), took)
+                stats.drafted_tokens, stats.accepted_tokens, stats.drafts = pacer.drafted, pacer.accepted, pacer.drafts
+                for t in draft[:took]:
+                    yield t
+                    made += 1
+                    drafter.add(t)
+                nxt = int(best[took])
+        finally:
+            # Accepted tokens the consumer did not take stay in the cache: it holds a prefix of what
+            # this call would have said, which input_ids[:n_tokens] records exactly.
+            llm._requires_eval = True
 
     def close(self) -> None:
         llm = getattr(self, "_llm", None)

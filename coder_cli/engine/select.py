@@ -77,6 +77,7 @@ def load_engine(settings, store, progress=None, warn: Callable[[str], None] | No
         flash_attn=settings.flash_attn,
         kv_type=settings.kv_type,
         extra_bufts=settings.extra_bufts,
+        speculate=settings.speculate,
         fault=fault,
         seed=settings.seed,
         chat_stops=m.stop_chat if m else ("<|im_end|>", "<|endoftext|>"),

@@ -53,6 +53,9 @@ def total(stats: Iterable[GenStats]) -> GenStats:
         out.completion_tokens += s.completion_tokens
         out.prompt_s += s.prompt_s
         out.generate_s += s.generate_s
+        out.drafted_tokens += s.drafted_tokens
+        out.accepted_tokens += s.accepted_tokens
+        out.drafts += s.drafts
         out.finish_reason = s.finish_reason
     return out
 

@@ -10,6 +10,7 @@ text. Cases (coder's own prompts):
   * fix: the rewrite round's first request (FIX_SYSTEM + fix_request) on HumanEvalFix units, with
     the failure the buggy function really prints;
   * review: `coder review` of five commits of this repository (the hooks benchmark's sample);
+  * commit: `coder commit-msg` of the same commits (a short reply: drafting mostly does not start);
   * free: free-form answers: "Explain ..." questions and `ask -x`-style new code (HumanEval).
 
 Where a reply differs, the first differing position is computed again as the last row of batches of
@@ -26,6 +27,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import resource
 import subprocess
 import sys
 import sysconfig
@@ -111,7 +113,7 @@ def fix_cases(n: int) -> list[dict]:
 def review_cases(n: int) -> list[dict]:
     from hooks import sample_commits
 
-    return [{"case": "review", "id": sha[:10], "sha": sha} for sha in sample_commits(n)]
+    return [{"case": kind, "id": sha[:10], "sha": sha} for kind in ("review", "commit") for sha in sample_commits(n)]
 
 
 def free_cases(n: int) -> list[dict]:
@@ -148,13 +150,18 @@ def run_one(engine, case: dict, speculate: bool, max_tokens: int) -> dict:
 
     engine._llm.reset()  # a cold cache for both: neither reuses the other's prompt (benchmark only)
     t0 = time.perf_counter()
-    if case["case"] == "review":
+    if case["case"] in ("review", "commit"):
+        from coder_cli.actions.commit_msg import CommitMsgRequest, run_commit_msg
         from coder_cli.actions.git_changes import Target
         from coder_cli.actions.review import ReviewRequest, run_review
         from coder_cli.vcs import Git
 
         engine.speculate = speculate
-        result = run_review(ReviewRequest(Target("range", f"{case['sha']}^..{case['sha']}")), Git(REPO, {}), lambda: engine)
+        target = Target("range", f"{case['sha']}^..{case['sha']}")
+        if case["case"] == "review":
+            result = run_review(ReviewRequest(target), Git(REPO, {}), lambda: engine)
+        else:
+            result = run_commit_msg(CommitMsgRequest(target), Git(REPO, {}), lambda: engine)
         text, stats = result.reply, result.stats
     else:
         params = GenParams(max_tokens=max_tokens, temperature=0.0, speculate=speculate)
@@ -178,7 +185,7 @@ def first_difference(engine, case: dict, a: str, b: str) -> dict | None:
     decoded with the last n tokens in one batch (n = 1, 4, 16, as a verify step does), and the two
     tokens' log-probabilities read off its last row. A winner that flips with n is the batch
     rounding the logits differently (a near tie), not a wrong draft kept."""
-    if a == b or case["case"] == "review":
+    if a == b or case["case"] in ("review", "commit"):
         return None
     ta, tb = engine.tokenize(a), engine.tokenize(b)
     k = next((i for i, (x, y) in enumerate(zip(ta, tb, strict=False)) if x != y), min(len(ta), len(tb)))
@@ -199,6 +206,7 @@ def first_difference(engine, case: dict, a: str, b: str) -> dict | None:
 
 
 BATCHES = (1, 4, 16)
+RSS_CTX = 8192
 # Two tokens this close (log-probability) trade places with how the earlier positions' keys and
 # values were batched (serve against in-process shows the same): a near tie, not a kept wrong draft.
 NEAR_TIE = 0.25
@@ -235,6 +243,7 @@ def main() -> None:
     ap.add_argument("--free", type=int, default=10)
     ap.add_argument("--max-tokens", type=int, default=1024)
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--rss-child", choices=("plain", "speculative"), help=argparse.SUPPRESS)
     args = ap.parse_args()
 
     from coder_cli import manifest
@@ -242,6 +251,22 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="coder-speculate-"))
     path = store_path(work / "home", args.model)
+    if args.rss_child:
+        engine = LlamaEngine(str(path), args.model, n_ctx=RSS_CTX, prompt_format=manifest.default().prompt)
+        run_one(engine, edit_cases(1)[0], args.rss_child == "speculative", args.max_tokens)
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # KiB on Linux
+        return
+    rss = {
+        mode: int(
+            subprocess.run(
+                [sys.executable, __file__, "--model", args.model, "--max-tokens", "400", "--rss-child", mode],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.split()[-1]
+        )
+        for mode in ("plain", "speculative")
+    }
     cases = edit_cases(args.edits) + fix_cases(args.fix) + review_cases(args.review) + free_cases(args.free)
     engine = LlamaEngine(str(path), args.model, prompt_format=manifest.default().prompt)
     out = args.out.open("w") if args.out else None
@@ -275,6 +300,11 @@ def main() -> None:
     print(f"machine: {machine()}")
     print(f"model: {path.name}, 2 threads unless the machine has fewer cores; {len(rows)} replies, each twice\n")
     print(report(rows))
+    print(
+        f"\nPeak RSS, one chat edit at a {RSS_CTX:,}-token context, each in its own process: plain "
+        f"{rss['plain'] / 1024:.0f} MiB, speculative {rss['speculative'] / 1024:.0f} MiB "
+        f"({rss['speculative'] / rss['plain']:.3f}x)"
+    )
     print("\nA verify batch of n tokens (n logits), in single decodes at the same depth (median of 5):\n")
     print(table(["context", *(f"n={n}" for n in VERIFY_SIZES)], costs))
     if learned:
@@ -320,7 +350,7 @@ def verify_costs(engine) -> list[list[str]]:
 
 def report(rows: list[dict]) -> str:
     body = []
-    for case in ("edit", "fix", "review", "free", "all"):
+    for case in ("edit", "fix", "review", "commit", "free", "all"):
         mine = [r for r in rows if case in ("all", r["case"])]
         if not mine:
             continue

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -19,6 +20,13 @@ import pytest
 from coder_cli.environment import Environment
 
 REPO = Path(__file__).resolve().parent.parent
+
+# A script that starts the suite in the background (`.ci/run &`, nohup) has SIGINT ignored, and an
+# ignored signal stays ignored in every process started from here: the Ctrl-C tests' commands would
+# never see their ^C (five failed so, none of them coder's fault). A terminal never starts a command
+# so; with a handler here, the children start with SIGINT at its default, as from a terminal.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @dataclass

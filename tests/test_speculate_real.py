@@ -10,7 +10,7 @@ from coder_cli.engine import GenParams
 
 pytestmark = pytest.mark.model
 
-SOURCE = '''def mean(xs):
+SOURCE = """def mean(xs):
     total = 0
     for x in xs:
         total += x
@@ -28,7 +28,7 @@ def median(xs):
 
 def spread(xs):
     return max(xs) - min(xs)
-'''
+"""
 
 EDIT = chat_prompts.messages(
     chat_prompts.system_text(None, [("stats.py", SOURCE)]),

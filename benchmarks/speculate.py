@@ -362,6 +362,7 @@ def report(rows: list[dict]) -> str:
         tps_s = s["tokens"] / s["generate_s"] if s["generate_s"] else 0.0
         diffs = [r["difference"] for r in mine if not r["identical"]]
         ties = sum(1 for d in diffs if d and d.get("near_tie"))
+        unrated = sum(1 for d in diffs if d is None)
         body.append(
             [
                 case,
@@ -372,7 +373,8 @@ def report(rows: list[dict]) -> str:
                 f"{s['wall_s'] / p['wall_s']:.2f}x" if p["wall_s"] else "-",
                 f"{s['accepted'] / s['drafted']:.0%}" if s["drafted"] else "-",
                 f"{s['accepted'] / s['drafts']:.1f}" if s["drafts"] else "-",
-                f"{sum(r['identical'] for r in mine)}/{len(mine)}" + (f" ({ties} near ties)" if diffs else ""),
+                f"{sum(r['identical'] for r in mine)}/{len(mine)}"
+                + (f" ({ties} near ties" + (f", {unrated} not rated" if unrated else "") + ")" if diffs else ""),
             ]
         )
     headers = ["case", "replies", "plain tok/s", "speculative tok/s", "ratio", "wall", "accepted", "mean accepted", "identical"]

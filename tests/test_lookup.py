@@ -104,3 +104,15 @@ def test_totals_count_every_draft():
     pacer.record(8, 3)
     pacer.record(0, 0)  # no draft: not counted
     assert (pacer.drafts, pacer.drafted, pacer.accepted) == (2, 14, 9)
+
+
+def test_a_new_generation_starts_no_surer_than_the_prior():
+    pacer = started(timed(per_token=0.45, fixed=0.55))
+    for _ in range(30):
+        pacer.record(15, 15)
+    assert pacer.p > 0.97
+    pacer.begin()
+    assert pacer.p == lookup.P0
+    pacer.p = 0.2
+    pacer.begin()
+    assert pacer.p == 0.2  # a reply that copied nothing is not forgotten either

@@ -51,7 +51,9 @@ def run_commit_msg(req: CommitMsgRequest, git: Git, load: Callable[[], Engine]) 
     view = build_view(files, engine, budget)
     if view.omitted:
         notes.append(f"{view.omitted} of {view.hunks} hunks not shown to the model: over the {budget:,}-token budget (--budget)")
-    params = GenParams(max_tokens=req.max_tokens, temperature=0.0)
+    # Plainly decoded: a subject and a sentence copy little of the diff (5% of drafts accepted,
+    # 0.90x the token rate with drafts; benchmarks/speculate.py).
+    params = GenParams(max_tokens=req.max_tokens, temperature=0.0, speculate=False)
     reply, stats = generate(engine, view, commit_instructions(req.conventional), params)
     paths = [f.path for f in files]
     message = make_message(reply, paths, req.conventional, truncated=stats.finish_reason == "length")

@@ -111,6 +111,9 @@ class Pacer:
         self.begin()
 
     def begin(self) -> None:
+        # A new reply starts no surer than P0, whatever the last one copied: a long first draft
+        # that fails costs a short reply (a commit message after a review) more than it can gain.
+        self.p = min(self.p, P0)
         self.started = False  # the first step of a generation is a single decode, timed
         self.drafted = self.accepted = self.drafts = 0  # this generation's totals, for its stats
 

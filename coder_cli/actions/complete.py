@@ -40,6 +40,16 @@ class FillRequest:
     prefix: str
     suffix: str
     mode: str = "auto"
+    # Context chunks the client chose itself ((name, text), oldest first: llama.vim's ring buffer,
+    # an editor's open buffers), shown after the repository's own within the same token budget.
+    extra: tuple[tuple[str, str], ...] = ()
+    own_context: bool = True  # False: PATH is only a name (a client that sent no file): no repository context
+    max_tokens: int | None = None  # the client's cap, below the mode's own
+    time_limit: float | None = None  # seconds of generation after which the fill ends at its next line break
+
+
+class Cancelled(Exception):
+    """A fill given up because its client no longer wants it (a newer keystroke)."""
 
 
 @dataclass
@@ -190,9 +200,14 @@ class Completer:
         """The token sequence for REQ and the context files it shows."""
         from coder_cli.core.languages import language_for
 
-        root, rel = self.where(req.path)
-        lang = language_for(rel, req.prefix[:256].encode("utf-8"))
-        files = self.context(root, rel, req.prefix + req.suffix, lang, req.prefix.count("\n"))
+        if req.own_context:
+            root, rel = self.where(req.path)
+            lang = language_for(rel, req.prefix[:256].encode("utf-8"))
+            files = self.context(root, rel, req.prefix + req.suffix, lang, req.prefix.count("\n"))
+        else:
+            root, rel, files = Path("repo"), req.path.name, []
+        if req.extra:
+            files = files + self._extra(req.extra)
         above = split_keep(req.prefix)
         above = above[prefix_window(above, self.prefix_tokens, self.count) :]
         below = split_keep(req.suffix)
@@ -212,8 +227,23 @@ class Completer:
         )
         return tokens, [p for p, _ in files]
 
+    def _extra(self, chunks: tuple[tuple[str, str], ...]) -> list[tuple[str, str]]:
+        """The client's chunks that fit the context budget, the newest (last) first in, kept in
+        their order."""
+        kept: list[tuple[str, str]] = []
+        left = self.budget
+        for name, text in reversed(chunks):
+            if not text.strip():
+                continue
+            n = self.count(text) + 4
+            if n > left:
+                break
+            kept.append((name or "untitled", text))
+            left -= n
+        return kept[::-1]
+
     # -- fill ----------------------------------------------------------------------------
-    def fill(self, req: FillRequest) -> Fill:
+    def fill(self, req: FillRequest, cancel=None) -> Fill:
         """The completion for REQ: greedy first; when it would leave the file less parseable than
         the hole did, sampled candidates, and a note when none parses."""
         if req.mode not in MODES:
@@ -222,11 +252,11 @@ class Completer:
         # On an empty line at column 0 the model first picks the depth itself (an editor's guess,
         # the line above's, was right for 42% of HumanEval's lines); when it writes nothing there,
         # it is shown the editor's indentation and asked again.
-        result = self._fill(req, "")
+        result = self._fill(req, "", cancel)
         indent = auto_indent(cursor(req.prefix, req.suffix))
         if indent and not result.completion.strip():
             first = result
-            result = self._fill(req, indent)
+            result = self._fill(req, indent, cancel)
             result.completion_tokens += first.completion_tokens
             result.prompt_s += first.prompt_s
             result.generate_s += first.generate_s
@@ -234,23 +264,32 @@ class Completer:
         result.seconds = time.perf_counter() - t0
         return result
 
-    def _fill(self, req: FillRequest, indent: str) -> Fill:
+    def _fill(self, req: FillRequest, indent: str, cancel=None) -> Fill:
         shown = replace(req, prefix=req.prefix + indent) if indent else req
         cur = cursor(shown.prefix, shown.suffix)
         mode = choose_mode(cur, req.mode)
         tokens, files = self.prompt(shown)
+        if cancel is not None:  # the prompt read with a way out (a long context can take seconds)
+            t_read = time.perf_counter()
+            evaluated = self.engine.prefill(tokens, cancel)
+            if cancel.is_set():
+                raise Cancelled
+            read_s = time.perf_counter() - t_read
         check = _parse_check(shown)
         result = Fill("", mode, context=files)
         tried: list[str] = []
         first_stats = None
         for k in range(self.candidates):
             params = GenParams(
-                max_tokens=MAX_TOKENS[mode],
+                max_tokens=min(MAX_TOKENS[mode], req.max_tokens or MAX_TOKENS[mode]),
                 temperature=0.0 if k == 0 else SAMPLE_TEMPERATURE,
                 seed=k,
                 speculate=False,  # fills are a line or a block: not measured to pay (docs: Speculative decoding)
             )
-            raw, stats = self._generate(tokens, cur, mode, params)
+            raw, stats = self._generate(tokens, cur, mode, params, cancel, req.time_limit)
+            if cancel is not None and first_stats is None:  # the prompt was read by the prefill
+                stats.prompt_s += read_s
+                stats.cached_tokens = max(0, len(tokens) - evaluated)
             first_stats = first_stats or stats
             result.completion_tokens += stats.completion_tokens
             result.prompt_s += stats.prompt_s
@@ -286,13 +325,19 @@ class Completer:
         result.cached_tokens = first_stats.cached_tokens
         return result
 
-    def _generate(self, tokens: list[int], cur: Cursor, mode: str, params: GenParams):
+    def _generate(self, tokens: list[int], cur: Cursor, mode: str, params: GenParams, cancel=None, time_limit=None):
         gen = self.engine.complete(tokens, params)
         raw = ""
+        t0 = time.perf_counter()
         try:
             for piece in gen:
                 raw += piece
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled
                 if "\n" in piece and done(raw, cur, mode):
+                    break
+                if time_limit is not None and "\n" in raw and time.perf_counter() - t0 > time_limit:
+                    raw = raw[: raw.rfind("\n") + 1]  # out of time: the lines written so far
                     break
         finally:
             gen.close()

@@ -19,6 +19,7 @@ from coder_cli.cli import config_cmd
 from coder_cli.cli import doctor as doctor_cmd
 from coder_cli.cli import fix as fix_cmd
 from coder_cli.cli import hook as hook_cmd
+from coder_cli.cli import lsp as lsp_cmd
 from coder_cli.cli import models as models_cmd
 from coder_cli.cli import repomap as map_cmd
 from coder_cli.cli import review as review_cmd
@@ -88,6 +89,7 @@ app.command("map")(map_cmd.map_)
 app.command("commit-msg")(commit_msg_cmd.commit_msg)
 app.command("review")(review_cmd.review)
 app.command("serve")(serve_cmd.serve)
+app.command("lsp")(lsp_cmd.lsp)
 app.add_typer(models_cmd.app, name="models")
 app.add_typer(hook_cmd.app, name="hook")
 app.add_typer(config_cmd.app, name="config")

@@ -12,6 +12,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
+from coder_cli.actions.serve.dialect_routes import ROUTES as DIALECT_ROUTES
 from coder_cli.actions.serve.protocol import (
     LOOPBACK,
     body_length,
@@ -144,6 +145,9 @@ def make_handler(server):
                 ("POST", "/coder/score"): self.score,
                 ("POST", "/coder/complete"): self.complete,
             }
+            dialect = DIALECT_ROUTES.get((method, path))
+            if dialect is not None:
+                routes[(method, path)] = lambda: dialect(self, server)
             route = routes.get((method, path))
             try:
                 refused = self._local_only()
@@ -151,7 +155,7 @@ def make_handler(server):
                     self._error(403, refused, "permission_error")
                     return
                 if route is None:
-                    known = any(p == path for _, p in routes)
+                    known = any(p == path for _, p in [*routes, *DIALECT_ROUTES])
                     self._error(405 if known else 404, f"{method} {self.path}: " + ("wrong method" if known else "no such route"))
                     return
                 if path not in ("/health", "/coder/hello") and not self._authorized(files=path == "/coder/complete"):

@@ -218,12 +218,8 @@ def _rate_at_end(engine, tokens: list[int], n: int, probes: tuple[int, int]) -> 
 
     llm = engine._llm
     ctx, batch, n_vocab = llm._ctx, llm._batch, llm.n_vocab()
-    llm.reset()
-    ctx.kv_cache_seq_rm(-1, 0, -1)
     head = len(tokens) - n
-    for i in range(0, head, llm.n_batch):
-        batch.set_batch(batch=tokens[i : min(i + llm.n_batch, head)], n_past=i, logits_all=False)
-        ctx.decode(batch)
+    engine.read_prompt(tokens[:head], 0)
     batch.set_batch(batch=tokens[head:], n_past=head, logits_all=True)
     ctx.decode(batch)
     row = np.ctypeslib.as_array(ctx.get_logits(), shape=(n, n_vocab))[-1].astype(np.float64)
@@ -326,11 +322,7 @@ def verify_costs(engine) -> list[list[str]]:
     toks = engine.tokenize((lib / "textwrap.py").read_text() + (lib / "shlex.py").read_text())
     rows = []
     for depth in (1000, 3000):
-        llm.reset()
-        ctx.kv_cache_seq_rm(-1, 0, -1)
-        for i in range(0, depth, llm.n_batch):
-            batch.set_batch(batch=toks[i : min(i + llm.n_batch, depth)], n_past=i, logits_all=False)
-            ctx.decode(batch)
+        engine.read_prompt(toks[:depth], 0)
         secs = {}
         for n in VERIFY_SIZES:
             times = []

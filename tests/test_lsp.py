@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
+from typing import Union
 
 from lsprotocol import types
 from pytest_lsp import LanguageClient, client_capabilities, make_test_lsp_client
@@ -81,7 +82,8 @@ def test_completion_from_an_unsaved_buffer(tmp_path, model_home):
     assert item.text_edit.range.start == item.text_edit.range.end == _end(BUFFER)  # no word before the cursor
     assert item.insert_text == item.text_edit.new_text
     # The same fill as ghost text, from the fill cache (the model answered once).
-    assert [i.insert_text for i in inline.items] == [item.text_edit.new_text]
+    assert [i.insert_text for i in inline.items] == [item.filter_text]  # (plain text; the item's is a snippet)
+    assert item.insert_text_format == types.InsertTextFormat.Snippet  # VS Code takes snippets: whole, escaped
     assert stats["answered"] == 1 and stats["cache_hits"] == 1, stats
     # The model's load was reported as progress: a begin and an end.
     kinds = [type(v).__name__ for reports in progress.values() for v in reports]
@@ -103,7 +105,9 @@ def test_a_word_before_the_cursor_is_replaced_whole(tmp_path, model_home):
     (item,) = result.items
     assert item.text_edit.range.start == types.Position(line=2, character=4)
     assert item.text_edit.range.end == _end(text)
-    assert item.text_edit.new_text.startswith("return"), item.text_edit.new_text
+    # The word typed so far, then the model's fill (whose words are the model's: the 0.5B writes
+    # `n a + b` after `retu` here, a mid-token cursor it does not heal).
+    assert item.text_edit.new_text.startswith("retu") and len(item.text_edit.new_text) > 4, item.text_edit.new_text
     assert item.filter_text == item.text_edit.new_text
 
 
@@ -160,3 +164,64 @@ def test_a_model_that_fails_to_load_is_a_message_not_a_dead_server(tmp_path, hom
     assert list(first.items) == [] and list(second.items) == []
     errors = [m.message for m in messages if m.type == types.MessageType.Error]
     assert len(errors) == 1 and "did not load" in errors[0] and "no-such-model.gguf" in errors[0], errors
+
+
+def _apply(text: str, edits) -> str:
+    """TEXT with EDITS (whole-line ranges, as coder sends them) applied, last first."""
+    lines = text.splitlines(keepends=True)
+    for e in sorted(edits, key=lambda e: e.range.start.line, reverse=True):
+        lines[e.range.start.line : e.range.end.line] = [e.new_text]
+    return "".join(lines)
+
+
+def test_fix_with_coder_is_a_code_action_whose_edit_the_editor_applies(tmp_path, model_home):
+    broken = "def add(a, b):\n    return a - b\n"
+    test = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+    proj = git_project(tmp_path, {"calc.py": broken, "test_calc.py": test})
+    applied = []
+
+    async def body(client: LanguageClient):
+        @client.feature(types.WORKSPACE_APPLY_EDIT)
+        def apply_edit(params: types.ApplyWorkspaceEditParams):
+            applied.append(params)
+            return types.ApplyWorkspaceEditResult(applied=True)
+
+        # lsprotocol 2025.0.0 reads any object with a "command" key as a Command, and a CodeAction
+        # that carries its command (the spec's form, what coder sends) is one: read them right here.
+        def command_or_action(obj, _):
+            kind = types.CodeAction if isinstance(obj.get("command"), dict) or "kind" in obj else types.Command
+            return client.protocol._converter.structure(obj, kind)
+
+        client.protocol._converter.register_structure_hook(Union[types.Command, types.CodeAction], command_or_action)  # noqa: UP007 (the typing.Union lsprotocol registers)
+        uri = _open(client, proj / "calc.py", broken)
+        actions = await client.text_document_code_action_async(
+            types.CodeActionParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                range=types.Range(start=types.Position(line=1, character=0), end=types.Position(line=1, character=0)),
+                context=types.CodeActionContext(diagnostics=[]),
+            )
+        )
+        fix = next(a for a in actions if a.title == "Fix with coder")
+        answer = await client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command=fix.command.command, arguments=fix.command.arguments)
+        )
+        return answer, list(client.messages)
+
+    answer, messages = _run(body, model_home, proj)
+    assert answer["fixed"] is True and answer["applied"] is True, (answer, messages)
+    (params,) = applied
+    assert params.label == "coder fix"
+    (edits,) = params.edit.changes.values()
+    assert _apply(broken, edits) == "def add(a, b):\n    return a + b\n"
+    assert (proj / "calc.py").read_text() == broken  # the editor writes, not the server
+
+
+def test_line_edits_replace_only_the_lines_that_differ():
+    from coder_cli.actions.lsp import line_edits
+
+    old = "a\nb\nc\nd"
+    new = "a\nB\nc\nd\ne\n"
+    edits = line_edits(old, new)
+    assert [(e.range.start.line, e.range.end.line, e.new_text) for e in edits] == [(1, 2, "B\n"), (3, 4, "d\ne\n")]
+    assert _apply(old, edits) == new
+    assert line_edits(old, old) == []

@@ -60,7 +60,7 @@ def test_llamavim_infill_gets_the_flattened_fields_it_asks_for(real_server):
         "timings/predicted_n", "timings/predicted_ms", "timings/predicted_per_token_ms", "timings/predicted_per_second",
         "truncated", "tokens_cached",
     }  # fmt: skip
-    # The cursor is after `    return ` in circle_area: the fill finishes that line, and stops there.
+    # The cursor is after `    return math.pi * ` in circle_area: the fill finishes that line, and stops there.
     assert "radius" in answer["content"] and "\n" not in answer["content"].strip("\n"), answer
     assert answer["timings/predicted_n"] > 0 and answer["timings/prompt_n"] > 0
     assert answer["tokens_cached"] >= answer["timings/prompt_n"]
@@ -164,7 +164,7 @@ def test_ollama_chat_tags_version_and_a_load_request(real_server):
 # -- the requests read as values (no model) --------------------------------------------------------
 def test_infill_request_puts_the_cursor_after_prompt():
     req, n = infill_request(fixture("llamavim_infill"))
-    assert req.prefix.endswith('"""The area of a circle of RADIUS."""\n    return ') and n == 128
+    assert req.prefix.endswith('"""The area of a circle of RADIUS."""\n    return math.pi * ') and n == 128
     assert req.suffix.startswith("\n\n\ndef main")
     assert req.extra == (("shapes/square.py", "def square_area(side):\n    return side * side\n"),)
     assert req.own_context is False and req.path.name == "untitled.py"  # the language from the chunks' names

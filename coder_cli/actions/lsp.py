@@ -11,6 +11,7 @@ model that fails to load is a `window/showMessage`, and the server goes on answe
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import re
 import threading
 import time
@@ -47,9 +48,10 @@ class _Flag:
 class CoderServer(LanguageServer):
     """The server's state: the engine loaded in the worker, the fill cache, the latest request."""
 
-    def __init__(self, load: Callable[[], Completer], version: str) -> None:
+    def __init__(self, load: Callable[[], Completer], version: str, home: Path) -> None:
         super().__init__(NAME, version)
         self._load = load
+        self.home = home
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="coder-model")
         self.completer: Completer | None = None
         self.load_error: str | None = None
@@ -63,7 +65,22 @@ class CoderServer(LanguageServer):
 
     # -- the model ---------------------------------------------------------------------
     def start_loading(self) -> None:
+        self._loop = asyncio.get_event_loop()  # (called on the loop's thread)
         self.worker.submit(self._load_now)
+
+    def on_loop(self, fn, *args):
+        """Run FN(*ARGS) on the event loop's thread (what the worker sends the client goes through it)
+        and wait for its result."""
+        done = concurrent.futures.Future()
+
+        def call():
+            try:
+                done.set_result(fn(*args))
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+                done.set_exception(exc)
+
+        self._loop.call_soon_threadsafe(call)
+        return done.result(timeout=30)
 
     def _load_now(self) -> None:
         token: str | None = "coder-load"
@@ -72,8 +89,9 @@ class CoderServer(LanguageServer):
         try:
             if not (window and window.work_done_progress):
                 raise LookupError("the client shows no progress")
-            progress.create(token).result(timeout=10)  # the spec: begin only once the client said yes
-            progress.begin(token, types.WorkDoneProgressBegin(title="coder", message="loading the model", cancellable=False))
+            self.on_loop(progress.create, token).result(timeout=10)  # the spec: begin only once the client said yes
+            begin = types.WorkDoneProgressBegin(title="coder", message="loading the model", cancellable=False)
+            self.on_loop(progress.begin, token, begin)
         except Exception:  # noqa: BLE001 - progress is a courtesy
             token = None
         t0 = time.perf_counter()
@@ -89,12 +107,19 @@ class CoderServer(LanguageServer):
         finally:
             self.loaded.set()
             if token is not None:
-                progress.end(token, types.WorkDoneProgressEnd(message=message))
+                self.on_loop(progress.end, token, types.WorkDoneProgressEnd(message=message))
         if self.load_error:
             self.show_error(f"coder: the model did not load: {self.load_error}")
 
+    def snippets(self) -> bool:
+        """Whether the client takes snippet completion items."""
+        caps = self.client_capabilities.text_document
+        item = caps and caps.completion and caps.completion.completion_item
+        return bool(item and item.snippet_support)
+
     def show_error(self, message: str) -> None:
-        self.window_show_message(types.ShowMessageParams(type=types.MessageType.Error, message=message))
+        """A `window/showMessage` error (from the worker's thread)."""
+        self.on_loop(self.window_show_message, types.ShowMessageParams(type=types.MessageType.Error, message=message))
 
     # -- requests ----------------------------------------------------------------------
     def fill_request(self, uri: str, position: types.Position) -> tuple[FillRequest, str, types.Position]:
@@ -109,7 +134,10 @@ class CoderServer(LanguageServer):
         else:  # an untitled buffer: no repository to read
             path, own = Path("/") / (uri.rsplit("/", 1)[-1] or "untitled"), False
         word = _WORD.search(prefix.rsplit("\n", 1)[-1]).group(0)
-        start = doc.client_position_at_offset(at - len(word))
+        # The word is ASCII (_WORD), so its length is the same in every position encoding. (pygls's
+        # client_position_at_offset answers the line after the last one for the end of a document
+        # with no final newline.)
+        start = types.Position(line=position.line, character=max(0, position.character - len(word)))
         return FillRequest(path, prefix, suffix, "auto", extra=self.dirty_buffers(uri), own_context=own), word, start
 
     def dirty_buffers(self, current: str) -> tuple[tuple[str, str], ...]:
@@ -167,8 +195,77 @@ class CoderServer(LanguageServer):
             self.show_error(f"coder: {exc.message}")
             return None
 
+    # -- code actions --------------------------------------------------------------------
+    async def run_job(self, fn, *args) -> dict:
+        """FN(*ARGS) on the worker, after the model; its answer, or why there is none."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.worker, self._job_now, fn, args)
+
+    def _job_now(self, fn, args) -> dict:
+        self.loaded.wait()
+        if self.completer is None:
+            self.show_error(f"coder: no model: {self.load_error}")
+            return {"ok": False, "error": self.load_error}
+        try:
+            return fn(*args)
+        except CoderError as exc:
+            self.show_error(f"coder: {exc.message}" + (f" ({exc.hint})" if exc.hint else ""))
+            return {"ok": False, "error": exc.message}
+
+    def show_info(self, message: str) -> None:
+        self.on_loop(self.window_show_message, types.ShowMessageParams(type=types.MessageType.Info, message=message))
+
+    def fix_now(self, uri: str) -> dict:
+        from coder_cli.actions.fix import FixRequest, run_fix
+        from coder_cli.fs.text_file import read_text
+
+        path = Path(to_fs_path(uri))
+        doc = self.workspace.get_text_document(uri)
+        if doc.source.replace("\r\n", "\n") != read_text(path).text:
+            self.show_error(f"coder: save {path.name} first: the check runs the file as saved")
+            return {"ok": False, "error": "unsaved"}
+        result = run_fix(FixRequest(path, cwd=path.parent), lambda: self.completer.engine, lambda msg: None, self.home)
+        if result.already_passing:
+            self.show_info(f"coder: {result.check.description} passes already; nothing to fix")
+            return {"ok": True, "fixed": False, "passing": True}
+        if result.fixed is None:
+            self.show_error(f"coder: no candidate passed {result.check.description} ({result.summary()})")
+            return {"ok": True, "fixed": False, "passing": False}
+        newline = "\r\n" if "\r\n" in doc.source else "\n"
+        edits = line_edits(doc.source, result.fixed.replace("\n", newline))
+        edit = types.WorkspaceEdit(changes={uri: edits})
+        try:
+            answer = self.on_loop(self.workspace_apply_edit, types.ApplyWorkspaceEditParams(edit=edit, label="coder fix"))
+            applied = bool(getattr(answer.result(timeout=60), "applied", False))
+        except Exception as exc:  # noqa: BLE001 - the client refused or cannot apply edits
+            self.show_error(f"coder: the editor did not apply the fix: {exc}")
+            return {"ok": False, "fixed": True, "applied": False, "edits": len(edits)}
+        self.show_info(f"coder: fixed {path.name}: {result.check.description} passes ({result.summary()})")
+        return {"ok": True, "fixed": True, "applied": applied, "summary": result.summary()}
+
+    def explain_now(self, uri: str, first: int, last: int | None) -> dict:
+        from coder_cli.engine import GenParams
+
+        doc = self.workspace.get_text_document(uri)
+        lines = doc.source.split("\n")
+        last = len(lines) - 1 if last is None or last < first else last
+        code = "\n".join(lines[first : last + 1]) if last > first else doc.source
+        name = uri.rsplit("/", 1)[-1]
+        messages = [
+            {"role": "system", "content": "You explain code briefly and precisely, in plain sentences."},
+            {"role": "user", "content": f"Explain what this code from {name} does:\n\n```\n{code}\n```"},
+        ]
+        gen = self.completer.engine.chat(messages, GenParams(max_tokens=300, temperature=0.0))
+        text = "".join(gen).strip()
+        self.show_info(text or "coder: the model had nothing to say")
+        return {"ok": True, "text": text}
+
     def close(self) -> None:
-        self.worker.shutdown(wait=False, cancel_futures=True)
+        """Stop the worker (a fill in progress gives up at its next batch or token) and free the
+        model: never while a decode may still run on it."""
+        if self._latest is not None:
+            self._latest.set()
+        self.worker.shutdown(wait=True, cancel_futures=True)
         if self.completer is not None:
             self.completer.close()
             self.completer.engine.close()
@@ -179,9 +276,9 @@ def _label(word: str, completion: str) -> str:
     return first or completion.strip() or "(blank line)"
 
 
-def build(load: Callable[[], Completer], version: str) -> CoderServer:
+def build(load: Callable[[], Completer], version: str, home: Path) -> CoderServer:
     """The language server; LOAD makes the completer (it loads the model), called once in the worker."""
-    server = CoderServer(load, version)
+    server = CoderServer(load, version, home)
 
     @server.feature(types.INITIALIZED)
     def initialized(ls: CoderServer, params: types.InitializedParams) -> None:
@@ -206,18 +303,23 @@ def build(load: Callable[[], Completer], version: str) -> CoderServer:
         items = []
         if fill is not None and fill.completion.strip():
             pos = params.position
-            new_text = word + fill.completion
+            plain = word + fill.completion
+            # As a snippet where the client takes them (the text escaped, so it goes in as is): Neovim
+            # inserts only the first word of a plain-text item's edit (up to a space), a snippet whole.
+            snippet = ls.snippets()
+            new_text = _snippet_escape(plain) if snippet else plain
+            fmt = types.InsertTextFormat.Snippet if snippet else types.InsertTextFormat.PlainText
             items.append(
                 types.CompletionItem(
                     label=_label(word, fill.completion),
                     kind=types.CompletionItemKind.Text,
                     detail=f"coder ({fill.mode})",
-                    documentation=types.MarkupContent(kind=types.MarkupKind.PlainText, value=new_text),
-                    filter_text=new_text,
+                    documentation=types.MarkupContent(kind=types.MarkupKind.PlainText, value=plain),
+                    filter_text=plain,
                     sort_text="0",
                     preselect=True,
                     insert_text=new_text,
-                    insert_text_format=types.InsertTextFormat.PlainText,
+                    insert_text_format=fmt,
                     text_edit=types.TextEdit(range=types.Range(start=start, end=pos), new_text=new_text),
                 )
             )
@@ -234,6 +336,39 @@ def build(load: Callable[[], Completer], version: str) -> CoderServer:
             items.append(types.InlineCompletionItem(insert_text=fill.completion, range=types.Range(start=pos, end=pos)))
         return types.InlineCompletionList(items=items)
 
+    @server.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix, types.CodeActionKind.Empty]),
+    )
+    def code_action(ls: CoderServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+        uri = params.text_document.uri
+        if not uri.startswith("file:"):
+            return []
+        first, last = params.range.start.line, params.range.end.line
+        return [
+            types.CodeAction(
+                title="Fix with coder",
+                kind=types.CodeActionKind.QuickFix,
+                command=types.Command(title="Fix with coder", command="coder.fix", arguments=[uri]),
+            ),
+            types.CodeAction(
+                title="Explain with coder",
+                kind=types.CodeActionKind.Empty,
+                command=types.Command(title="Explain with coder", command="coder.explain", arguments=[uri, first, last]),
+            ),
+        ]
+
+    @server.command("coder.fix")
+    async def fix(ls: CoderServer, uri: str) -> dict:
+        """Repair the file against its check (its test file when one is found, else its syntax); the
+        result goes to the editor as a `workspace/applyEdit`, so the editor's undo takes it back."""
+        return await ls.run_job(ls.fix_now, uri)
+
+    @server.command("coder.explain")
+    async def explain(ls: CoderServer, uri: str, first: int = 0, last: int | None = None) -> dict:
+        """What the selected lines (or the file) do, as a message."""
+        return await ls.run_job(ls.explain_now, uri, first, last)
+
     @server.command("coder.stats")
     def stats(ls: CoderServer, *args) -> dict:
         """What the server has done: for a status line, and for the tests."""
@@ -246,3 +381,24 @@ def build(load: Callable[[], Completer], version: str) -> CoderServer:
         }
 
     return server
+
+
+def line_edits(old: str, new: str) -> list[types.TextEdit]:
+    """The line ranges that differ between OLD and NEW as TextEdits on OLD (whole lines: positions
+    at line starts, the same in every position encoding)."""
+    import difflib
+
+    a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
+    edits = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            continue
+        start = types.Position(line=i1, character=0)
+        end = types.Position(line=i2, character=0)
+        edits.append(types.TextEdit(range=types.Range(start=start, end=end), new_text="".join(b[j1:j2])))
+    return edits
+
+
+def _snippet_escape(text: str) -> str:
+    """TEXT as a snippet that inserts exactly TEXT (no tab stops, no variables)."""
+    return text.replace("\\", "\\\\").replace("$", "\\$").replace("}", "\\}")

@@ -46,7 +46,7 @@ def lsp(
         # An editor waits on every answer: no sampled candidates (a fill one level off is still moved).
         return Completer(rt.load_engine(), rt.home, budget=budget, candidates=1)
 
-    server = build(load, __version__)
+    server = build(load, __version__, rt.home)
     try:
         server.start_io(rt.env.stdin.buffer if hasattr(rt.env.stdin, "buffer") else None)
     finally:

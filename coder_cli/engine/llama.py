@@ -363,13 +363,21 @@ class LlamaEngine:
         if keep == len(tokens):
             return 0
         self._decode_starts()
+        return self.read_prompt(tokens, keep, cancel)
+
+    def read_prompt(self, tokens: Sequence[int], keep: int, cancel=None) -> int:
+        """Drop what the KV cache holds past KEEP tokens and evaluate TOKENS[KEEP:] after them, in
+        batches of n_batch with the last position's logits only; `input_ids`/`n_tokens` follow. Stops
+        between batches once CANCEL is set; returns how many tokens were evaluated. (The one prompt
+        reader: prefill, the speculative decoder and benchmarks/speculate.py.)"""
+        llm = self._llm
         llm._ctx.kv_cache_seq_rm(-1, keep, -1)
         llm.n_tokens = keep
         done = 0
         for i in range(keep, len(tokens), llm.n_batch):
             if cancel is not None and cancel.is_set():
                 break
-            batch = tokens[i : i + llm.n_batch]
+            batch = list(tokens[i : i + llm.n_batch])
             llm.eval(batch)
             done += len(batch)
         return done
@@ -477,17 +485,9 @@ class LlamaEngine:
 
         llm = self._llm
         ctx, batch = llm._ctx, llm._batch
-        n_vocab, n_ctx, n_batch = llm.n_vocab(), self.n_ctx, llm.n_batch
-        keep = self._cached_prefix(tokens)
-        ctx.kv_cache_seq_rm(-1, keep, -1)
-        llm.n_tokens = keep
-        llm._requires_eval = True  # llama-cpp-python's logits no longer match its last token
-        for i in range(keep, len(tokens), n_batch):
-            chunk = tokens[i : i + n_batch]
-            batch.set_batch(batch=chunk, n_past=llm.n_tokens, logits_all=False)
-            ctx.decode(batch)
-            llm.input_ids[llm.n_tokens : llm.n_tokens + len(chunk)] = chunk
-            llm.n_tokens += len(chunk)
+        n_vocab, n_ctx = llm.n_vocab(), self.n_ctx
+        llm._requires_eval = True  # llama-cpp-python's logits will not match its last token
+        self.read_prompt(tokens, self._cached_prefix(tokens))
         rows = np.ctypeslib.as_array(ctx.get_logits(), shape=(1, n_vocab))
         nxt = int(rows[0].argmax())
         drafter, pacer = Drafter(tokens), self._pacer

@@ -118,7 +118,7 @@ def lsp_walk(repo: Path, home: Path, rel: str, positions: list[int], args) -> tu
             )
             walk_ms.append((time.perf_counter() - t0) * 1000)
         # The burst: a word typed at a fresh position, each keystroke cancelling the request before.
-        i = walk(lines, positions[-1] + 12, 1, 1)[0]
+        i = walk(lines, positions[-1] + 2, 1, 1)[0]  # the walk's next position
         above, line, rest = texts(lines, i)
         pending: list[tuple[str, asyncio.Future]] = []
         last_sent = 0.0

@@ -6,7 +6,7 @@ _coder_node() {
     # Sets subs, opts, valopts (the options that take a value) and varg (the variadic argument, or -1)
     # for the command "$1" ("coder models pull").
     case $1 in
-    'coder') subs='ask chat commit-msg complete config doctor fix hook map models review serve undo' opts='--debug --version --install-completion --show-completion -h --help' valopts='' varg=-1 ;;
+    'coder') subs='ask chat commit-msg complete config doctor fix hook lsp map models review serve undo' opts='--debug --version --install-completion --show-completion -h --help' valopts='' varg=-1 ;;
     'coder ask') subs='' opts='--system -s --file -f --extract -x --json --max-tokens --temperature --seed --stats --model -m --gpu-layers --threads -t --ctx --flash-attn --no-flash-attn --kv-type --speculate --no-speculate --backend --base-url --api-key -h --help' valopts='--system -s --file -f --max-tokens --temperature --seed --model -m --gpu-layers --threads -t --ctx --kv-type --backend --base-url --api-key' varg=0 ;;
     'coder chat') subs='' opts='--continue -c --session -S --yes -y --message --message-file --test --map-tokens --prewarm --no-prewarm --max-tokens --temperature --model -m --gpu-layers --threads -t --ctx --flash-attn --no-flash-attn --kv-type --speculate --no-speculate --backend --base-url --api-key -h --help' valopts='--session -S --message --message-file --test --map-tokens --max-tokens --temperature --model -m --gpu-layers --threads -t --ctx --kv-type --backend --base-url --api-key' varg=0 ;;
     'coder commit-msg') subs='' opts='--staged --all -a --conventional --json --budget --max-tokens --prewarm --model -m --gpu-layers --threads -t --ctx --flash-attn --no-flash-attn --kv-type --speculate --no-speculate --backend --base-url --api-key -h --help' valopts='--budget --max-tokens --model -m --gpu-layers --threads -t --ctx --kv-type --backend --base-url --api-key' varg=-1 ;;
@@ -20,6 +20,7 @@ _coder_node() {
     'coder hook install') subs='' opts='--prepare-commit-msg --pre-commit --prewarm --strict --conventional --timeout --force -h --help' valopts='--timeout' varg=-1 ;;
     'coder hook status') subs='' opts='--prepare-commit-msg --pre-commit --prewarm --json -h --help' valopts='' varg=-1 ;;
     'coder hook uninstall') subs='' opts='--prepare-commit-msg --pre-commit --prewarm -h --help' valopts='' varg=-1 ;;
+    'coder lsp') subs='' opts='--stdio --budget --model -m --gpu-layers --threads -t --ctx --flash-attn --no-flash-attn --kv-type --speculate --no-speculate --backend --base-url --api-key -h --help' valopts='--budget --model -m --gpu-layers --threads -t --ctx --kv-type --backend --base-url --api-key' varg=-1 ;;
     'coder map') subs='' opts='--budget --focus --json --stats --time-budget --model -m -h --help' valopts='--budget --focus --time-budget --model -m' varg=-1 ;;
     'coder models') subs='info list path pull rm verify' opts='-h --help' valopts='' varg=-1 ;;
     'coder models info') subs='' opts='--json -h --help' valopts='' varg=-1 ;;
@@ -61,6 +62,9 @@ _coder_value() {
     'coder fix --kv-type') _coder_compgen "$3" 'f16 q8_0 q4_0' ;;
     'coder fix --backend') _coder_compgen "$3" 'local openai' ;;
     'coder fix @0') _coder_compgen "$3" '' file ;;
+    'coder lsp --model' | 'coder lsp -m') _coder_compgen "$3" 'qwen2.5-coder-0.5b-instruct default 0.5b qwen-0.5b qwen2.5-coder-0.5b qwen2.5-coder-1.5b-instruct-q8_0 1.5b-q8 qwen2.5-coder-1.5b-instruct 1.5b qwen-1.5b qwen2.5-coder-1.5b qwen2.5-coder-3b-instruct 3b qwen-3b qwen2.5-coder-3b qwen2.5-coder-7b-instruct 7b qwen-7b qwen2.5-coder-7b' file ;;
+    'coder lsp --kv-type') _coder_compgen "$3" 'f16 q8_0 q4_0' ;;
+    'coder lsp --backend') _coder_compgen "$3" 'local openai' ;;
     'coder map --focus') _coder_compgen "$3" '' file ;;
     'coder map --model' | 'coder map -m') _coder_compgen "$3" 'qwen2.5-coder-0.5b-instruct default 0.5b qwen-0.5b qwen2.5-coder-0.5b qwen2.5-coder-1.5b-instruct-q8_0 1.5b-q8 qwen2.5-coder-1.5b-instruct 1.5b qwen-1.5b qwen2.5-coder-1.5b qwen2.5-coder-3b-instruct 3b qwen-3b qwen2.5-coder-3b qwen2.5-coder-7b-instruct 7b qwen-7b qwen2.5-coder-7b' file ;;
     'coder map @0') _coder_compgen "$3" '' file ;;

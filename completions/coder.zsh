@@ -26,6 +26,7 @@ _coder() {
       'doctor:Report the llama.cpp build, offload, threads, memory, store and models; check that the model loads and decodes (in a child process, trying safer settings when it crashes); measure speed'
       'fix:Repair a file: run its check, refill suspicious lines or rewrite the failing function, verify, show the diff, write on yes'
       'hook:Git hooks: a generated commit message (prepare-commit-msg), a review of staged changes (pre-commit), the diff read ahead at git add (post-index-change)'
+      'lsp:Language server: coder'\''s fills as completions and inline (ghost-text) completions'
       'map:Print a map of the repository: the most relevant definitions, within a token budget'
       'models:List, install, verify and remove models in the store'
       'review:Review changes: one `path:line: severity: message` per finding, at a line of the diff (advisory: exit 0)'
@@ -45,6 +46,7 @@ _coder() {
     'doctor') _coder_doctor && ret=0 ;;
     'fix') _coder_fix && ret=0 ;;
     'hook') _coder_hook && ret=0 ;;
+    'lsp') _coder_lsp && ret=0 ;;
     'map') _coder_map && ret=0 ;;
     'models') _coder_models && ret=0 ;;
     'review') _coder_review && ret=0 ;;
@@ -335,6 +337,28 @@ _coder_hook_uninstall() {
     '(--prepare-commit-msg)--prepare-commit-msg[The hook that writes a generated commit message for git'\''s editor]' \
     '(--pre-commit)--pre-commit[The hook that reviews the staged changes]' \
     '(--prewarm)--prewarm[post-index-change\: after `git add`, a running coder serve reads the staged diff ahead of the commit]' \
+    '(- *)-h[Show this message and exit]' \
+    '(- *)--help[Show this message and exit]'
+}
+
+_coder_lsp() {
+  _arguments -s -S \
+    '(--stdio)--stdio[Talk over stdin/stdout (the default; clients that pass it are fine)]' \
+    '(--budget)--budget[Tokens of cross-file context (0\: none)]:budget: ' \
+    '(--model -m)--model[Model id, alias (see `coder models list`) or path to a .gguf file]:model:_coder__values_1' \
+    '(--model -m)-m[Model id, alias (see `coder models list`) or path to a .gguf file]:model:_coder__values_1' \
+    '(--gpu-layers)--gpu-layers[Layers to offload to the GPU\: auto, -1 (all) or N]:gpu-layers: ' \
+    '(--threads -t)--threads[CPU threads (default\: physical cores)]:threads: ' \
+    '(--threads -t)-t[CPU threads (default\: physical cores)]:threads: ' \
+    '(--ctx)--ctx[Context window in tokens (default\: 8192)]:ctx: ' \
+    '(--flash-attn --no-flash-attn)--flash-attn[Flash attention (default\: on)]' \
+    '(--flash-attn --no-flash-attn)--no-flash-attn[Opposite of --flash-attn]' \
+    '(--kv-type)--kv-type[KV-cache type\: f16, q8_0 or q4_0 (default\: f16)]:kv-type:_coder__values_2' \
+    '(--speculate --no-speculate)--speculate[Greedy replies check drafts copied from the prompt several tokens per step; same text, faster edits (default\: on)]' \
+    '(--speculate --no-speculate)--no-speculate[Opposite of --speculate]' \
+    '(--backend)--backend[local\: llama.cpp in this process, or a running `coder serve`; openai\: the server at --base-url]:backend:_coder__values_3' \
+    '(--base-url)--base-url[OpenAI-compatible server (llama.cpp server, vLLM, Ollama), e.g. http\://127.0.0.1\:8000/v1]:base-url: ' \
+    '(--api-key)--api-key[API key for --base-url (or CODER_API_KEY)]:api-key: ' \
     '(- *)-h[Show this message and exit]' \
     '(- *)--help[Show this message and exit]'
 }

@@ -36,6 +36,7 @@ _CONTENT_MARK = re.compile("\ue000(\\d+)\ue001")  # where chat_prompt's template
 
 CANCEL_CHUNK = 128  # tokens read between checks of a cancel flag (read_prompt)
 
+
 def physical_cores() -> int:
     try:
         import psutil

@@ -121,6 +121,12 @@ def candidates(
     ids = engine.fim_tokens()
     if ids is None:
         return
+    if not getattr(engine, "scores", True):
+        # A server that gives no logits (a generic one, FIM as text): each hole's fill alone.
+        for i in order:
+            fill = _line(engine, _prompt(engine, ids, lines, i))
+            yield LineCandidate(i, fill if fill.strip() else None, "fill")
+        return
     ends, empty = _end_ids(engine)
     source = "\n".join(lines)
     later: list[LineCandidate] = []

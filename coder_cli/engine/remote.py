@@ -6,10 +6,16 @@ Two kinds of server:
   ``CODER_SERVER``, or named with ``--base-url``): it also answers ``/tokenize``,
   ``/detokenize`` and ``/coder/*``, so every Engine call is exact (token counts,
   FIM, scores, pre-warm) and commands behave as they do in-process;
-- any other OpenAI-compatible server (llama.cpp server, vLLM, Ollama): chat only.
-  Token counts are estimates (about 4 characters a token) until the server's
-  usage numbers arrive with the reply; FIM and `fix`'s line round need a
-  tokenizer and are refused with a clear message.
+- any other OpenAI-compatible server (llama.cpp server, vLLM, llama-cpp-python's
+  ``llama_cpp.server``, Ollama): chat, and fill-in-the-middle as text. Token counts
+  come from the server's tokenizer route where it has one (llama-cpp-python's
+  ``/extras/tokenize``, llama.cpp's and vLLM's ``/tokenize``), else are estimates
+  (about 4 characters a token) until the server's usage arrives with the reply.
+  When that tokenizer reads ``<|fim_prefix|>`` as one token (or, with no tokenizer
+  route, the model's name says Qwen2.5-Coder), FIM prompts are sent as text with the
+  special tokens written out in ``/v1/completions`` (``TextPieces``): `coder complete`
+  and fix's line round (its fills; the scored edits need logits the server does not
+  give) work there too.
 
 Only the standard library is used (http.client), so nothing heavy loads.
 """
@@ -38,6 +44,65 @@ def estimate_tokens(text: str) -> list[int]:
     hashed, so equal text gives equal ids (prefix comparisons still work) and counts come close
     to a BPE tokenizer's on code and English."""
     return [hash(p) & 0x7FFFFFFF for p in _ESTIMATE.findall(text)]
+
+
+# The special tokens of Qwen2.5-Coder's FIM layout, written out in a text prompt.
+FIM_TEXTS = ("<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>", "<|repo_name|>", "<|file_sep|>")
+_SPECIAL_LIKE = re.compile(r"<\|(\w+)\|>")
+
+
+class TextPieces:
+    """Token ids for a server that shares no tokenizer: handles to pieces of text.
+
+    ``tokenize`` gives a text one handle followed by padding, as many ids as its estimated token
+    count (so lengths and budgets work as with real ids); the FIM special tokens have fixed
+    handles. ``text`` turns a sequence of them back into the prompt text the server reads, special
+    tokens written out; a file's own text that looks like a special token (``<|fim_prefix|>`` in a
+    docstring) gets a zero-width non-joiner after its ``<``, so the server cannot read it as a
+    control token (coder's own layout never parses specials in file text either)."""
+
+    PAD = -9
+    FIRST = -10
+
+    def __init__(self, limit: int = 8192) -> None:
+        self.special = {text: -1 - i for i, text in enumerate(FIM_TEXTS)}
+        self._by_id = {v: k for k, v in self.special.items()}
+        self._ids: dict[str, int] = {}
+        self._texts: dict[int, str] = {}
+        self._next = self.FIRST
+        self._limit = limit
+
+    def tokenize(self, text: str, special: bool = False) -> list[int]:
+        if special and text in self.special:
+            return [self.special[text]]
+        if not text:
+            return []
+        handle = self._ids.get(text)
+        if handle is None:
+            if len(self._ids) >= self._limit:  # the oldest half goes (a prompt in flight uses the newest)
+                for old in list(self._ids)[: self._limit // 2]:
+                    self._texts.pop(self._ids.pop(old), None)
+            handle = self._ids[text] = self._next
+            self._texts[handle] = text
+            self._next -= 1
+        return [handle] + [self.PAD] * (max(1, len(estimate_tokens(text))) - 1)
+
+    def owns(self, tokens: Sequence[int]) -> bool:
+        return all(t < 0 for t in tokens)
+
+    def text(self, tokens: Sequence[int]) -> str:
+        out = []
+        for t in tokens:
+            if t == self.PAD:
+                continue
+            if t in self._by_id:
+                out.append(self._by_id[t])
+                continue
+            piece = self._texts.get(t)
+            if piece is None:
+                raise ModelError("a prompt piece was forgotten before it was sent (internal)")
+            out.append(_SPECIAL_LIKE.sub("<\u200c|\\1|>", piece))
+        return "".join(out)
 
 
 class ServerError(GenerationError):
@@ -258,7 +323,6 @@ class RemoteEngine:
                 if m.get("id") == model:
                     n_ctx = int(m.get("max_model_len") or m.get("meta", {}).get("n_ctx_train") or n_ctx)
             info = EngineInfo(model, endpoint.base, n_ctx, n_ctx, 0, 0, f"remote {endpoint.base}", False, "", now() - t0)
-            info.notes.append("token counts are estimates (about 4 characters a token) until the server reports usage")
             self._eog: set[int] = set()
             self._fim = None
         else:
@@ -285,6 +349,16 @@ class RemoteEngine:
                 self._fim = None
         self.info = info
         self.request_model = model or info.model
+        self.pieces = TextPieces()
+        self.scores = self.coder  # teacher-forced scores need logits only coder serve gives
+        self._text_fim: bool | None = None  # decided on first use (see fim_tokens)
+        self._tokenizer_route: tuple[str, str] | None = None
+        if not self.coder:
+            self._tokenizer_route = self._find_tokenizer()
+            if self._tokenizer_route is None:
+                info.notes.append("token counts are estimates (about 4 characters a token) until the server reports usage")
+            else:
+                info.notes.append(f"token counts from the server's {self._tokenizer_route[0]}")
 
     def _list_models(self) -> list[dict]:
         try:
@@ -306,9 +380,29 @@ class RemoteEngine:
             "run it against `coder serve` or in-process (drop --backend openai)",
         )
 
+    def _find_tokenizer(self) -> tuple[str, str] | None:
+        """The server's tokenizer route, as (path, shape): llama-cpp-python's /extras/tokenize
+        ({"input"}), llama.cpp's /tokenize ({"content"}), vLLM's /tokenize ({"model", "prompt"})."""
+        root = self.endpoint.root
+        for path, shape in (("/extras/tokenize", "input"), ("/tokenize", "content"), ("/tokenize", "prompt")):
+            try:
+                ids = self._server_tokens(root + path, shape, "def")
+            except (ConfigError, GenerationError, ModelError, KeyError, TypeError, ValueError):
+                continue
+            if ids:
+                return path, shape
+        return None
+
+    def _server_tokens(self, url: str, shape: str, text: str) -> list[int]:
+        body = {"input": text} if shape == "input" else {"content": text, "parse_special": True}
+        if shape == "prompt":
+            body = {"model": self.request_model, "prompt": text, "add_special_tokens": False}
+        data = self.endpoint.post_json(url, body, timeout=min(self.endpoint.timeout, 30))
+        return [int(t["id"]) if isinstance(t, dict) else int(t) for t in data["tokens"]]
+
     def tokenize(self, text: str, special: bool = False) -> list[int]:
         if not self.coder:
-            return estimate_tokens(text)
+            return self.pieces.tokenize(text, special)
         key = (text, special)
         hit = self._tokens.get(key)
         if hit is None:
@@ -320,7 +414,14 @@ class RemoteEngine:
         return list(hit)
 
     def count_tokens(self, text: str) -> int:
-        return len(self.tokenize(text)) if text else 0
+        if not text:
+            return 0
+        if not self.coder:
+            if self._tokenizer_route is not None:
+                path, shape = self._tokenizer_route
+                return len(self._server_tokens(self.endpoint.root + path, shape, text))
+            return len(estimate_tokens(text))
+        return len(self.tokenize(text))
 
     def chat_prompt(self, messages: Sequence[Message]) -> list[int]:
         if not self.coder:
@@ -348,7 +449,28 @@ class RemoteEngine:
         return token in self._eog
 
     def fim_tokens(self):
-        return self._fim
+        if self.coder:
+            return self._fim
+        if self._text_fim is None:
+            self._text_fim = self._reads_fim_text()
+        if not self._text_fim:
+            return None
+        from coder_cli.core.fim_prompt import FimTokens
+
+        sp = self.pieces.special
+        return FimTokens(*(sp[t] for t in FIM_TEXTS))
+
+    def _reads_fim_text(self) -> bool:
+        """Whether the server's model reads Qwen2.5-Coder's FIM tokens written out in a prompt: its
+        tokenizer makes one token of each; without a tokenizer route, the model's name decides."""
+        if self._tokenizer_route is not None:
+            path, shape = self._tokenizer_route
+            try:
+                return all(len(self._server_tokens(self.endpoint.root + path, shape, t)) == 1 for t in FIM_TEXTS[:3])
+            except (ConfigError, GenerationError, KeyError, TypeError, ValueError):
+                return False
+        name = self.request_model.lower()
+        return "qwen" in name and "coder" in name
 
     def score(
         self, prompt: Sequence[int], continuation: Sequence[int], probes: Mapping[int, Sequence[int]] | None = None
@@ -375,7 +497,12 @@ class RemoteEngine:
 
     def complete(self, tokens: Sequence[int], params: GenParams, stop_tokens: Sequence[str] = ()) -> Generation:
         if not self.coder:
-            self._need_coder("a completion from token ids")
+            if not self.pieces.owns(tokens):
+                self._need_coder("a completion from token ids")
+            # The prompt as text, its FIM tokens written out (the server reads special tokens in a
+            # /v1/completions prompt given without `suffix`: llama-cpp-python, llama.cpp, vLLM).
+            body = {"prompt": self.pieces.text(tokens)}
+            return self._stream("/completions", body, params, GenStats(prompt_tokens=len(tokens)), chat=False)
         body = {"prompt": list(tokens), "stop_tokens": list(stop_tokens)}
         return self._stream("/completions", body, params, GenStats(prompt_tokens=len(tokens)), chat=False)
 

@@ -6,6 +6,7 @@ load answered with a message instead of a dead server."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import sys
 from pathlib import Path
 from typing import Union
@@ -225,3 +226,26 @@ def test_line_edits_replace_only_the_lines_that_differ():
     assert [(e.range.start.line, e.range.end.line, e.new_text) for e in edits] == [(1, 2, "B\n"), (3, 4, "d\ne\n")]
     assert _apply(old, edits) == new
     assert line_edits(old, old) == []
+
+
+def test_review_code_action_publishes_findings_and_a_save_clears_them(tmp_path, model_home):
+    proj = git_project(tmp_path, {"calc.py": "def ratio(a, b):\n    return a / b\n"})
+    subprocess.run(["git", "-C", str(proj), "add", "-A"], check=True)
+    subprocess.run(["git", "-C", str(proj), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init"], check=True)
+    changed = "def ratio(a, b):\n    return a / 0\n\n\ndef run(cmd):\n    return eval(input(cmd))\n"
+    (proj / "calc.py").write_text(changed)
+
+    async def body(client: LanguageClient):
+        uri = _open(client, proj / "calc.py", changed)
+        answer = await client.workspace_execute_command_async(types.ExecuteCommandParams(command="coder.review", arguments=[uri]))
+        await asyncio.sleep(0.5)  # the diagnostics notification follows the answer
+        published = list(client.diagnostics.get(uri, []))
+        client.text_document_did_save(types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri)))
+        await asyncio.sleep(0.5)
+        return answer, published, list(client.diagnostics.get(uri, []))
+
+    answer, published, after_save = _run(body, model_home, proj)
+    assert answer["ok"] is True and answer["findings"] == len(published) > 0, (answer, published)
+    for d in published:
+        assert d.source == "coder review" and 0 <= d.range.start.line < len(changed.splitlines()), d
+    assert after_save == []  # the findings were about the text before the save

@@ -59,6 +59,7 @@ class CoderServer(LanguageServer):
         self.cache = FillCache()
         self._latest: _Flag | None = None  # the newest completion's flag: a newer request sets it
         self.changed_at: dict[str, float] = {}  # uri -> when its buffer last changed
+        self.reviewed: set[str] = set()  # documents showing review findings (cleared on save)
         self.answered = 0  # fills the model made
         self.cache_hits = 0  # fills answered from the cache
         self.cancelled = 0  # requests given up: a newer one came, or the client cancelled
@@ -243,6 +244,41 @@ class CoderServer(LanguageServer):
         self.show_info(f"coder: fixed {path.name}: {result.check.description} passes ({result.summary()})")
         return {"ok": True, "fixed": True, "applied": applied, "summary": result.summary()}
 
+    def review_now(self, uri: str) -> dict:
+        import os
+
+        from coder_cli.actions.git_changes import resolve_target
+        from coder_cli.actions.review import ReviewRequest, run_review
+        from coder_cli.fs.text_file import read_text
+        from coder_cli.vcs import Git
+
+        path = Path(to_fs_path(uri))
+        if self.workspace.get_text_document(uri).source.replace("\r\n", "\n") != read_text(path).text:
+            self.show_error(f"coder: save {path.name} first: the review reads its changes from git")
+            return {"ok": False, "error": "unsaved"}
+        git = Git(path.parent, os.environ)
+        target = resolve_target([str(path)], False, False, git, path.parent)
+        result = run_review(ReviewRequest(target), git, lambda: self.completer.engine)
+        root = git.root
+        severity = {"error": types.DiagnosticSeverity.Error, "warning": types.DiagnosticSeverity.Warning}
+        diagnostics = [
+            types.Diagnostic(
+                range=types.Range(
+                    start=types.Position(line=f.line - 1, character=0), end=types.Position(line=f.line, character=0)
+                ),
+                message=f.message,
+                severity=severity.get(f.severity, types.DiagnosticSeverity.Information),
+                source="coder review",
+            )
+            for f in result.findings
+            if (root / f.path).resolve() == path.resolve()
+        ]
+        self.on_loop(self.text_document_publish_diagnostics, types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics))
+        self.reviewed.add(uri)
+        if result.view is None:
+            self.show_info(f"coder: {path.name} has no changes to review")
+        return {"ok": True, "findings": len(diagnostics)}
+
     def explain_now(self, uri: str, first: int, last: int | None) -> dict:
         from coder_cli.engine import GenParams
 
@@ -338,7 +374,9 @@ def build(load: Callable[[], Completer], version: str, home: Path) -> CoderServe
 
     @server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
-        types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix, types.CodeActionKind.Empty]),
+        types.CodeActionOptions(
+            code_action_kinds=[types.CodeActionKind.QuickFix, types.CodeActionKind.Source, types.CodeActionKind.Empty]
+        ),
     )
     def code_action(ls: CoderServer, params: types.CodeActionParams) -> list[types.CodeAction]:
         uri = params.text_document.uri
@@ -352,6 +390,11 @@ def build(load: Callable[[], Completer], version: str, home: Path) -> CoderServe
                 command=types.Command(title="Fix with coder", command="coder.fix", arguments=[uri]),
             ),
             types.CodeAction(
+                title="Review this file's changes with coder",
+                kind=types.CodeActionKind.Source,
+                command=types.Command(title="Review this file's changes with coder", command="coder.review", arguments=[uri]),
+            ),
+            types.CodeAction(
                 title="Explain with coder",
                 kind=types.CodeActionKind.Empty,
                 command=types.Command(title="Explain with coder", command="coder.explain", arguments=[uri, first, last]),
@@ -363,6 +406,18 @@ def build(load: Callable[[], Completer], version: str, home: Path) -> CoderServe
         """Repair the file against its check (its test file when one is found, else its syntax); the
         result goes to the editor as a `workspace/applyEdit`, so the editor's undo takes it back."""
         return await ls.run_job(ls.fix_now, uri)
+
+    @server.command("coder.review")
+    async def review(ls: CoderServer, uri: str) -> dict:
+        """`coder review` of the file's changes against HEAD, as diagnostics (cleared on its next save)."""
+        return await ls.run_job(ls.review_now, uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+    def did_save(ls: CoderServer, params: types.DidSaveTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        if uri in ls.reviewed:  # the findings were about the text before this save
+            ls.reviewed.discard(uri)
+            ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
     @server.command("coder.explain")
     async def explain(ls: CoderServer, uri: str, first: int = 0, last: int | None = None) -> dict:

@@ -27,7 +27,7 @@ def lsp(
     \b
     Neovim:  vim.lsp.config('coder', {cmd = {'coder', 'lsp'}, filetypes = {'python'}})
              vim.lsp.enable('coder')
-    Helix:   [language-server.coder] command = "coder", args = ["lsp"]
+    Helix:   language-server.coder = { command = "coder", args = ["lsp"] }  (languages.toml)
     """
     try:
         from coder_cli.actions.lsp import build

@@ -32,19 +32,6 @@ MAX_DIRTY_BUFFERS = 4
 _WORD = re.compile(r"[A-Za-z0-9_]*$")
 
 
-class _Flag:
-    """A cancel flag the engine and the completer poll (``is_set``)."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-
-    def set(self) -> None:
-        self._event.set()
-
-    def is_set(self) -> bool:
-        return self._event.is_set()
-
-
 class CoderServer(LanguageServer):
     """The server's state: the engine loaded in the worker, the fill cache, the latest request."""
 
@@ -57,7 +44,7 @@ class CoderServer(LanguageServer):
         self.load_error: str | None = None
         self.loaded = threading.Event()
         self.cache = FillCache()
-        self._latest: _Flag | None = None  # the newest completion's flag: a newer request sets it
+        self._latest: threading.Event | None = None  # the newest completion's flag: a newer request sets it
         self.changed_at: dict[str, float] = {}  # uri -> when its buffer last changed
         self.reviewed: set[str] = set()  # documents showing review findings (cleared on save)
         self.answered = 0  # fills the model made
@@ -120,7 +107,13 @@ class CoderServer(LanguageServer):
 
     def show_error(self, message: str) -> None:
         """A `window/showMessage` error (from the worker's thread)."""
-        self.on_loop(self.window_show_message, types.ShowMessageParams(type=types.MessageType.Error, message=message))
+        self._show(types.MessageType.Error, message)
+
+    def show_info(self, message: str) -> None:
+        self._show(types.MessageType.Info, message)
+
+    def _show(self, kind: types.MessageType, message: str) -> None:
+        self.on_loop(self.window_show_message, types.ShowMessageParams(type=kind, message=message))
 
     # -- requests ----------------------------------------------------------------------
     def fill_request(self, uri: str, position: types.Position) -> tuple[FillRequest, str, types.Position]:
@@ -167,7 +160,7 @@ class CoderServer(LanguageServer):
             return hit
         if self._latest is not None:
             self._latest.set()  # the older request is stale: it gives up at its next batch or token
-        flag = self._latest = _Flag()
+        flag = self._latest = threading.Event()
         loop = asyncio.get_running_loop()
         try:
             fill = await loop.run_in_executor(self.worker, self._fill_now, req, flag)
@@ -180,7 +173,7 @@ class CoderServer(LanguageServer):
             self.answered += 1
         return fill
 
-    def _fill_now(self, req: FillRequest, flag: _Flag) -> Fill | None:
+    def _fill_now(self, req: FillRequest, flag: threading.Event) -> Fill | None:
         if flag.is_set():
             self.cancelled += 1
             return None
@@ -213,18 +206,24 @@ class CoderServer(LanguageServer):
             self.show_error(f"coder: {exc.message}" + (f" ({exc.hint})" if exc.hint else ""))
             return {"ok": False, "error": exc.message}
 
-    def show_info(self, message: str) -> None:
-        self.on_loop(self.window_show_message, types.ShowMessageParams(type=types.MessageType.Info, message=message))
-
-    def fix_now(self, uri: str) -> dict:
-        from coder_cli.actions.fix import FixRequest, run_fix
+    def saved_path(self, uri: str, why: str) -> Path | None:
+        """The file of the open document URI when the editor's text is what is on disk; else None,
+        after telling the user to save it first (WHY: what reads the file from disk)."""
         from coder_cli.fs.text_file import read_text
 
         path = Path(to_fs_path(uri))
-        doc = self.workspace.get_text_document(uri)
-        if doc.source.replace("\r\n", "\n") != read_text(path).text:
-            self.show_error(f"coder: save {path.name} first: the check runs the file as saved")
+        if self.workspace.get_text_document(uri).source.replace("\r\n", "\n") != read_text(path).text:
+            self.show_error(f"coder: save {path.name} first: {why}")
+            return None
+        return path
+
+    def fix_now(self, uri: str) -> dict:
+        from coder_cli.actions.fix import FixRequest, run_fix
+
+        path = self.saved_path(uri, "the check runs the file as saved")
+        if path is None:
             return {"ok": False, "error": "unsaved"}
+        doc = self.workspace.get_text_document(uri)
         result = run_fix(FixRequest(path, cwd=path.parent), lambda: self.completer.engine, lambda msg: None, self.home)
         if result.already_passing:
             self.show_info(f"coder: {result.check.description} passes already; nothing to fix")
@@ -249,12 +248,10 @@ class CoderServer(LanguageServer):
 
         from coder_cli.actions.git_changes import resolve_target
         from coder_cli.actions.review import ReviewRequest, run_review
-        from coder_cli.fs.text_file import read_text
         from coder_cli.vcs import Git
 
-        path = Path(to_fs_path(uri))
-        if self.workspace.get_text_document(uri).source.replace("\r\n", "\n") != read_text(path).text:
-            self.show_error(f"coder: save {path.name} first: the review reads its changes from git")
+        path = self.saved_path(uri, "the review reads its changes from git")
+        if path is None:
             return {"ok": False, "error": "unsaved"}
         git = Git(path.parent, os.environ)
         target = resolve_target([str(path)], False, False, git, path.parent)

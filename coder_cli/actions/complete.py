@@ -406,6 +406,15 @@ class FillCache:
                 return _copy(fill, fill.completion[len(typed) :])
         return None
 
+    def fill(self, completer: Completer, req: FillRequest) -> Fill:
+        """REQ's fill from here (``cached`` set) or made by COMPLETER and kept."""
+        hit = self.get(req)
+        if hit is not None:
+            return hit
+        fill = completer.fill(req)
+        self.put(req, fill)
+        return fill
+
     def put(self, req: FillRequest, fill: Fill) -> None:
         self._items[(req.path, req.prefix, req.suffix, req.mode)] = fill
         self._items.move_to_end((req.path, req.prefix, req.suffix, req.mode))

@@ -69,13 +69,9 @@ def answer_one(completer: Completer, cache: FillCache, line: str, cwd: Path, roo
             raise _Bad("a request is a JSON object")
         rid = data.get("id")
         req = request_from(data, cwd, root)
-        hit = cache.get(req)
-        if hit is not None:
-            hit.seconds = time.perf_counter() - t0
-            fill = hit
-        else:
-            fill = completer.fill(req)
-            cache.put(req, fill)
+        fill = cache.fill(completer, req)
+        if fill.cached:
+            fill.seconds = time.perf_counter() - t0
         out = fill.as_dict()
     except json.JSONDecodeError as exc:
         out = {"error": f"not JSON: {exc.msg} at column {exc.colno}", "code": int(ExitCode.USAGE)}

@@ -9,6 +9,7 @@ import hashlib
 import os
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from coder_cli.actions.complete import Fill, FillRequest
 from coder_cli.actions.serve.dialects import (
@@ -24,8 +25,7 @@ from coder_cli.actions.serve.dialects import (
     pick_fields,
 )
 from coder_cli.actions.serve.protocol import json_bytes, messages_from, params_from, token_list
-from coder_cli.actions.serve.queue import GiveWay, Outbox
-from coder_cli.engine.base import GenParams, GenStats
+from coder_cli.engine.base import GenStats
 from coder_cli.errors import UsageError
 
 OLLAMA_VERSION = "0.12.6"  # the Ollama API these routes follow (docs/api.md); clients check it is recent
@@ -35,28 +35,17 @@ OLLAMA_VERSION = "0.12.6"  # the Ollama API these routes follow (docs/api.md); c
 def _fill(h, server, req: FillRequest, *, files: bool) -> Fill:
     """REQ filled by the server's completer (its cache first). Without FILES (the caller may not read
     files: no token, no API key) no repository context is read from disk."""
-    if req.own_context and not files:
-        req = FillRequest(req.path, req.prefix, req.suffix, req.mode, req.extra, False, req.max_tokens, req.time_limit)
     completer, cache = server.completer()
-    hit = cache.get(req)
-    if hit is not None:
-        return hit
-    fill = completer.fill(req)
-    cache.put(req, fill)
-    return fill
+    return cache.fill(completer, _readable(req, files))
+
+
+def _readable(req: FillRequest, files: bool) -> FillRequest:
+    """REQ as a caller may have it: without FILES, no repository context read from disk."""
+    return replace(req, own_context=False) if req.own_context and not files else req
 
 
 def _stop_type(fill: Fill, cap: int) -> str:
     return "limit" if fill.completion_tokens >= cap else "eos"
-
-
-def _stream_start(h, server, content_type: str) -> None:
-    h.outbox = Outbox(h.connection, lambda: server.queue.waiting > 0)
-    h.send_response(200)
-    h.send_header("Content-Type", content_type)
-    h.send_header("Cache-Control", "no-cache")
-    h.end_headers()
-    h.streaming = True
 
 
 def _pieces(h, gen, stream: bool, emit: Callable[[str], None]) -> str:
@@ -110,13 +99,8 @@ def infill(h, server) -> None:
             return
         if n_predict == 0:
             completer, _ = server.completer()
-            if req.own_context and not files:
-                req = FillRequest(req.path, req.prefix, req.suffix, extra=req.extra, own_context=False)
-            tokens, _ = completer.prompt(req)
-            t0 = time.perf_counter()
-            done = server.engine.prefill(tokens, GiveWay(server.queue, h.peer))
-            stats = GenStats(prompt_tokens=len(tokens), cached_tokens=len(tokens) - done, prompt_s=time.perf_counter() - t0)
-            answer = llama_answer("", stats, model, stop_type="limit", n_ctx=server.engine.info.n_ctx, n_predict=0)
+            tokens, _ = completer.prompt(_readable(req, files))
+            answer = llama_answer("", h.warm(tokens), model, stop_type="limit", n_ctx=server.engine.info.n_ctx, n_predict=0)
         else:
             fill = _fill(h, server, req, files=files)
             answer = llama_answer(
@@ -136,7 +120,7 @@ def _llama_send(h, server, answer: dict, stream: bool) -> None:
     if not stream:
         h._send_json(200, answer)
         return
-    _stream_start(h, server, "text/event-stream")
+    h.start_stream("text/event-stream")
     if answer.get("content"):
         h.outbox.put(b"data: " + json_bytes({"content": answer["content"], "stop": False, "tokens": []}) + b"\n\n")
     h.outbox.put(b"data: " + json_bytes({**answer, "content": ""}) + b"\n\n")  # (llama.cpp ends with no [DONE])
@@ -157,7 +141,7 @@ def completion(h, server) -> None:
     req = fim_from_prompt(prompt) if isinstance(prompt, str) else None
     if req is not None and n_predict != 0:
         cap = 4 * 128 if n_predict < 0 else n_predict
-        req = FillRequest(req.path, req.prefix, req.suffix, extra=req.extra, own_context=False, max_tokens=cap)
+        req = replace(req, max_tokens=cap)
         with server.queue:
             if h.peer.gone():
                 return
@@ -174,25 +158,22 @@ def completion(h, server) -> None:
     else:
         tokens = token_list(prompt, "prompt", server.n_vocab)
     params = params_from({k: v for k, v in body.items() if k not in ("max_tokens", "max_completion_tokens")}, default_max=1)
-    params = GenParams(**{**params.__dict__, "max_tokens": max(1, n_ctx if n_predict < 0 else n_predict)})
+    params = replace(params, max_tokens=max(1, n_ctx if n_predict < 0 else n_predict))
     with server.queue:
         if h.peer.gone():
             return
         ids = tokens if tokens is not None else engine.tokenize(prompt, special=True)
         if n_predict == 0:
-            t0 = time.perf_counter()
-            done = engine.prefill(ids, GiveWay(server.queue, h.peer))
-            stats = GenStats(prompt_tokens=len(ids), cached_tokens=len(ids) - done, prompt_s=time.perf_counter() - t0)
-            answer = llama_answer("", stats, model, stop_type="limit", n_ctx=n_ctx, n_predict=0)
+            answer = llama_answer("", h.warm(ids), model, stop_type="limit", n_ctx=n_ctx, n_predict=0)
             server.served += 1
             _llama_send(h, server, pick_fields(answer, body.get("response_fields")), stream)
             return
         room = n_ctx - len(ids)
         if n_predict < 0:
-            params = GenParams(**{**params.__dict__, "max_tokens": max(1, room)})
+            params = replace(params, max_tokens=max(1, room))
         gen = engine.complete(ids, params)  # a prompt that does not fit raises here, before any byte is sent
         if stream:
-            _stream_start(h, server, "text/event-stream")
+            h.start_stream("text/event-stream")
 
         def emit(piece: str) -> None:
             h.outbox.put(b"data: " + json_bytes({"content": piece, "stop": False, "tokens": []}) + b"\n\n")
@@ -319,7 +300,7 @@ def generate(h, server) -> None:
         return
     req = FillRequest(UNTITLED, prompt, suffix, own_context=False) if suffix else fim_from_prompt(prompt)
     if req is not None:
-        req = FillRequest(req.path, req.prefix, req.suffix, extra=req.extra, own_context=False, max_tokens=params.max_tokens)
+        req = replace(req, max_tokens=params.max_tokens)
         with server.queue:
             if h.peer.gone():
                 return
@@ -328,7 +309,7 @@ def generate(h, server) -> None:
         stats = fill_stats(fill)
         stats.finish_reason = "length" if fill.completion_tokens >= params.max_tokens else "stop"
         if stream:
-            _stream_start(h, server, "application/x-ndjson")
+            h.start_stream("application/x-ndjson")
             if fill.completion:
                 h.outbox.put(json_bytes(_ollama_line(server, fill.completion, False, chat=False)) + b"\n")
             h.outbox.put(json_bytes(_ollama_final(server, "", stats, t0, chat=False)) + b"\n")
@@ -361,7 +342,7 @@ def _ollama_generate(h, server, stream: bool, run, t0: float, chat: bool) -> Non
             return
         gen = run()  # a prompt that does not fit raises here, before any byte is sent
         if stream:
-            _stream_start(h, server, "application/x-ndjson")
+            h.start_stream("application/x-ndjson")
 
         def emit(piece: str) -> None:
             h.outbox.put(json_bytes(_ollama_line(server, piece, False, chat=chat)) + b"\n")

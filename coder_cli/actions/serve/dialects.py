@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from coder_cli.actions.complete import Fill, FillRequest
+from coder_cli.actions.serve.protocol import params_from
 from coder_cli.engine.base import GenParams, GenStats
 from coder_cli.errors import UsageError
 
@@ -189,34 +190,18 @@ def ollama_time(at: float | None = None) -> str:
 
 def ollama_params(body: dict, default_max: int = 1024) -> GenParams:
     """Ollama's ``options`` (num_predict, temperature, top_p, top_k, stop, seed, repeat_penalty) as
-    GenParams. Unset, a reply is greedy, as coder's own are (Ollama itself samples at 0.8)."""
+    GenParams, read as the OpenAI fields are (``protocol.params_from``: the same ranges). Unset, a
+    reply is greedy, as coder's own are (Ollama itself samples at 0.8)."""
     options = body.get("options") or {}
     if not isinstance(options, dict):
         raise UsageError("'options' must be an object")
-
-    def num(key, kind, default, lo, hi):
-        value = options.get(key, default)
-        if value is None:
-            return default
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or not lo <= value <= hi:
-            raise UsageError(f"options.{key} must be a number from {lo} to {hi}")
-        return kind(value)
-
-    n = num("num_predict", int, default_max, -2, 1 << 20)
-    stop = options.get("stop") or ()
-    if isinstance(stop, str):
-        stop = (stop,)
-    if not isinstance(stop, (list, tuple)) or not all(isinstance(s, str) for s in stop):
-        raise UsageError("options.stop must be a list of strings")
-    return GenParams(
-        max_tokens=default_max * 4 if n < 0 else max(1, n),  # -1: until it stops, -2: fill the context
-        temperature=num("temperature", float, 0.0, 0.0, 2.0),
-        top_p=num("top_p", float, 0.8, 0.0, 1.0),
-        top_k=num("top_k", int, 20, 0, 1_000_000),
-        repeat_penalty=num("repeat_penalty", float, 1.0, 0.0, 100.0),
-        seed=num("seed", int, 0, -1, 2**32 - 1),
-        stop=tuple(stop),
-    )
+    n = options.get("num_predict")
+    if n is not None and (isinstance(n, bool) or not isinstance(n, (int, float)) or n != n or not -2 <= n <= 1 << 20):
+        raise UsageError(f"options.num_predict must be a number from -2 to {1 << 20}")
+    # -1: until it stops, -2: fill the context
+    max_tokens = default_max if n is None else default_max * 4 if n < 0 else max(1, int(n))
+    fields = {k: options[k] for k in ("temperature", "top_p", "top_k", "repeat_penalty", "seed", "stop") if k in options}
+    return params_from({**fields, "max_tokens": max_tokens})
 
 
 def ollama_counts(stats: GenStats, total_s: float) -> dict:

@@ -225,13 +225,27 @@ def make_handler(server):
                 content = server.engine.detokenize(tokens)
             self._send_json(200, {"content": content})
 
+        def warm(self, tokens: list[int]) -> GenStats:
+            """Read TOKENS into the engine's cache, giving way to any request that comes (the caller
+            holds the queue); what it read, as stats."""
+            t0 = time.perf_counter()
+            done = server.engine.prefill(tokens, GiveWay(server.queue, self.peer))
+            return GenStats(prompt_tokens=len(tokens), cached_tokens=len(tokens) - done, prompt_s=time.perf_counter() - t0)
+
+        def start_stream(self, content_type: str) -> None:
+            """The 200 and headers of a streamed answer; its bytes go through an Outbox from here on."""
+            self.outbox = Outbox(self.connection, lambda: server.queue.waiting > 0)
+            self.send_response(200)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Cache-Control", "no-cache")
+            self.end_headers()
+            self.streaming = True
+
         def prefill(self) -> None:
             tokens = token_list(self._body().get("tokens"), "tokens", server.n_vocab)
             with server.queue:
-                t0 = time.perf_counter()
-                done = server.engine.prefill(tokens, GiveWay(server.queue, self.peer))
-            seconds = time.perf_counter() - t0
-            stats = GenStats(prompt_tokens=len(tokens), cached_tokens=len(tokens) - done, prompt_s=seconds)
+                stats = self.warm(tokens)
+            done, seconds = stats.prompt_tokens - stats.cached_tokens, stats.prompt_s
             self._send_json(200, {"evaluated": done, "seconds": round(seconds, 4), **usage_timing(stats, total_s=seconds)})
 
         def score(self) -> None:
@@ -294,12 +308,7 @@ def make_handler(server):
                     return  # its client gave up while it waited (a hook's timeout): read nothing for it
                 gen = run()  # a prompt that does not fit raises here, before any byte is sent
                 if stream:
-                    self.outbox = Outbox(self.connection, lambda: server.queue.waiting > 0)
-                    self.send_response(200)
-                    self.send_header("Content-Type", "text/event-stream")
-                    self.send_header("Cache-Control", "no-cache")
-                    self.end_headers()
-                    self.streaming = True
+                    self.start_stream("text/event-stream")
                 pieces: list[str] = []
                 try:
                     if stream and chat:

@@ -121,19 +121,17 @@ def candidates(
     ids = engine.fim_tokens()
     if ids is None:
         return
-    if not getattr(engine, "scores", True):
-        # A server that gives no logits (a generic one, FIM as text): each hole's fill alone.
-        for i in order:
-            fill = _line(engine, _prompt(engine, ids, lines, i))
-            yield LineCandidate(i, fill if fill.strip() else None, "fill")
-        return
-    ends, empty = _end_ids(engine)
+    # A server that gives no logits (a generic one, FIM as text): each hole's fill alone.
+    scores = getattr(engine, "scores", True)
+    ends, empty = _end_ids(engine) if scores else ([], [])
     source = "\n".join(lines)
     later: list[LineCandidate] = []
     for i in order:
         prompt = _prompt(engine, ids, lines, i)
         fill = _line(engine, prompt)
         yield LineCandidate(i, fill if fill.strip() else None, "fill")
+        if not scores:
+            continue
         original = engine.tokenize(lines[i])
         if len(original) > LINE_TOKENS:
             continue
@@ -141,6 +139,8 @@ def candidates(
         rated = sorted(_rated(engine, prompt, i, original, edits, ends, empty), key=lambda c: -c.gap)
         yield from (c for c in rated if c.gap >= EAGER_GAP)  # as strong as a fill: no need to wait
         later += [c for c in rated if c.gap < EAGER_GAP]
+    if not scores:
+        return
     for i in order[:INSERT_AFTER]:
         later += _insertion(engine, ids, lines, i + 1, ends, empty)
     later.sort(key=lambda c: -c.gap)

@@ -352,6 +352,7 @@ class RemoteEngine:
         self.pieces = TextPieces()
         self.scores = self.coder  # teacher-forced scores need logits only coder serve gives
         self._text_fim: bool | None = None  # decided on first use (see fim_tokens)
+        self._counts: dict[str, int] = {}
         self._tokenizer_route: tuple[str, str] | None = None
         if not self.coder:
             self._tokenizer_route = self._find_tokenizer()
@@ -381,23 +382,23 @@ class RemoteEngine:
         )
 
     def _find_tokenizer(self) -> tuple[str, str] | None:
-        """The server's tokenizer route, as (path, shape): llama-cpp-python's /extras/tokenize
+        """The server's tokenizer route, as (path, request shape): llama-cpp-python's /extras/tokenize
         ({"input"}), llama.cpp's /tokenize ({"content"}), vLLM's /tokenize ({"model", "prompt"})."""
-        root = self.endpoint.root
-        for path, shape in (("/extras/tokenize", "input"), ("/tokenize", "content"), ("/tokenize", "prompt")):
+        for route in (("/extras/tokenize", "input"), ("/tokenize", "content"), ("/tokenize", "prompt")):
             try:
-                ids = self._server_tokens(root + path, shape, "def")
+                if self._server_tokens("def", route):
+                    return route
             except (ConfigError, GenerationError, ModelError, KeyError, TypeError, ValueError):
                 continue
-            if ids:
-                return path, shape
         return None
 
-    def _server_tokens(self, url: str, shape: str, text: str) -> list[int]:
+    def _server_tokens(self, text: str, route: tuple[str, str] | None = None) -> list[int]:
+        """TEXT's token ids from the server's tokenizer (ROUTE, else the one found)."""
+        path, shape = route or self._tokenizer_route
         body = {"input": text} if shape == "input" else {"content": text, "parse_special": True}
         if shape == "prompt":
             body = {"model": self.request_model, "prompt": text, "add_special_tokens": False}
-        data = self.endpoint.post_json(url, body, timeout=min(self.endpoint.timeout, 30))
+        data = self.endpoint.post_json(self.endpoint.root + path, body, timeout=min(self.endpoint.timeout, 30))
         return [int(t["id"]) if isinstance(t, dict) else int(t) for t in data["tokens"]]
 
     def tokenize(self, text: str, special: bool = False) -> list[int]:
@@ -417,10 +418,14 @@ class RemoteEngine:
         if not text:
             return 0
         if not self.coder:
-            if self._tokenizer_route is not None:
-                path, shape = self._tokenizer_route
-                return len(self._server_tokens(self.endpoint.root + path, shape, text))
-            return len(estimate_tokens(text))
+            if self._tokenizer_route is None:
+                return len(estimate_tokens(text))
+            n = self._counts.get(text)
+            if n is None:  # budgets count the same messages and lines again and again: one request each
+                if len(self._counts) > 4096:
+                    self._counts.clear()
+                n = self._counts[text] = len(self._server_tokens(text))
+            return n
         return len(self.tokenize(text))
 
     def chat_prompt(self, messages: Sequence[Message]) -> list[int]:
@@ -464,9 +469,8 @@ class RemoteEngine:
         """Whether the server's model reads Qwen2.5-Coder's FIM tokens written out in a prompt: its
         tokenizer makes one token of each; without a tokenizer route, the model's name decides."""
         if self._tokenizer_route is not None:
-            path, shape = self._tokenizer_route
             try:
-                return all(len(self._server_tokens(self.endpoint.root + path, shape, t)) == 1 for t in FIM_TEXTS[:3])
+                return all(len(self._server_tokens(t)) == 1 for t in FIM_TEXTS[:3])
             except (ConfigError, GenerationError, KeyError, TypeError, ValueError):
                 return False
         name = self.request_model.lower()
@@ -573,6 +577,7 @@ class RemoteEngine:
 
     def close(self) -> None:
         self._tokens.clear()
+        self._counts.clear()
 
 
 def _seconds(timings: dict, seconds_key: str, ms_key: str) -> float | None:
